@@ -1,0 +1,1216 @@
+//! The event-driven engine: runs a [`Config`] step by step with each chip's
+//! arithmetic.
+//!
+//! One step:
+//! 1. every input channel is encoded (sigma-delta or rate) and its events
+//!    are sent along its routes;
+//! 2. the neuron groups update in the manifest's order: each neuron takes
+//!    this step's input (the spike slot of its ring buffer, plus the graded
+//!    slot added to its persistent sum), updates with its chip's arithmetic,
+//!    and its spike or graded value is sent along its routes;
+//! 3. sending an event to `(core, axon)` adds each of the axon's synapse
+//!    weights (times the payload) into the target's ring-buffer slot
+//!    `t + delay`. Delay 0 lands in this step's slot, read by a later group.
+//!
+//! Work is per event and per synapse of the event's axon; a neuron update
+//! is a few integer operations. Steps are aligned to the model's steps: on
+//! silicon each hop also adds the chip's pipeline latency, a fixed offset
+//! per layer that does not change the values.
+
+use crate::config::{Config, Encoder, LoihiGroup, Params, Readout};
+
+/// Bit-accurate neuron arithmetic of each chip.
+pub mod arith {
+    /// Loihi's decay: `x · (4096 − d) / 4096`, rounding toward zero.
+    pub fn loihi_decay(x: i64, d: i64) -> i64 {
+        let m = (x.abs() * (4096 - d)) >> 12;
+        if x < 0 { -m } else { m }
+    }
+
+    /// Wraps to a signed 24-bit integer (Loihi's `u`).
+    pub fn wrap24(x: i64) -> i64 {
+        (x << 40) >> 40
+    }
+
+    /// The largest magnitude of a Loihi voltage, `2^23 − 1`.
+    pub const V_MAX: i64 = (1 << 23) - 1;
+
+    /// Rounds to bfloat16, to nearest, ties to even.
+    pub fn bf16(x: f32) -> f32 {
+        if x.is_nan() {
+            return x;
+        }
+        let b = x.to_bits();
+        let lsb = (b >> 16) & 1;
+        f32::from_bits(b.wrapping_add(0x7fff + lsb) & 0xffff_0000)
+    }
+
+    /// A bfloat16 bit pattern as `f32`.
+    pub fn from_bf16(bits: u16) -> f32 {
+        f32::from_bits((bits as u32) << 16)
+    }
+
+    /// The bfloat16 bit pattern of `x` (rounded).
+    pub fn to_bf16(x: f32) -> u16 {
+        (bf16(x).to_bits() >> 16) as u16
+    }
+}
+
+use arith::*;
+
+/// Counts of what happened.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub steps: u64,
+    /// Events sent by neurons (spikes and graded messages).
+    pub spikes: u64,
+    /// Events sent by input encoders.
+    pub input_events: u64,
+    /// Synapses an event reached (effective synaptic operations).
+    pub synaptic_events: u64,
+    /// Neuron updates that did work (NeuroBench counts these too).
+    pub neuron_updates: u64,
+    /// All synapses × steps: the dense synaptic operations.
+    pub dense_synops: u64,
+}
+
+enum State {
+    /// Integer chips: `u`, `v` (and `b`, `h`, `r` for the adaptive and
+    /// sigma-delta models), refractory counters.
+    Int {
+        u: Vec<i64>,
+        v: Vec<i64>,
+        aux: Vec<i64>,
+        r: Vec<i64>,
+        refr: Vec<u32>,
+        last: Vec<bool>,
+    },
+    Float {
+        u: Vec<f32>,
+        v: Vec<f32>,
+        aux: Vec<f32>,
+        r: Vec<f32>,
+        refr: Vec<u32>,
+        last: Vec<bool>,
+    },
+}
+
+struct GroupRun {
+    first: usize,
+    count: usize,
+    model: Model,
+    params: Params,
+    state: State,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Model {
+    Lif,
+    If,
+    Alif,
+    SigmaDelta,
+    Li,
+}
+
+/// A loaded configuration, ready to run.
+///
+/// At load, the chip tables (routes to `(core, axon)`, each axon's synapse
+/// list on its core) are flattened into one fan-out list per source: every
+/// synapse a spike of that source reaches, with its global target, its
+/// effective weight and its delay, contiguous in memory. Delivering an event
+/// is then one sequential scan; neuron state lives in global arrays.
+pub struct Engine {
+    config: Config,
+    /// Global index of each core's first neuron.
+    core_off: Vec<usize>,
+    neurons: usize,
+    slots: usize,
+    /// Start of the ring-buffer slot of each delay at the current step.
+    base: Vec<usize>,
+    /// Ring buffers `[slot][neuron]`: spikes (this step only) and graded
+    /// changes (added to `acc`, the persistent sum).
+    spike: Vec<f64>,
+    graded: Vec<f64>,
+    acc: Vec<f64>,
+    /// Fan-out lists: sources are the neurons (global index), then the
+    /// input channels (in manifest order).
+    fan_ptr: Vec<usize>,
+    fan_target: Vec<u32>,
+    fan_weight: Vec<f64>,
+    fan_delay: Vec<u8>,
+    fan_graded: Vec<bool>,
+    /// Per source: its synapses' delay if they all have the same, else 255.
+    fan_uniform: Vec<u8>,
+    /// Per source: `(core, synapses there)`, for the per-core counts.
+    cores_ptr: Vec<usize>,
+    cores_of: Vec<(u32, u32)>,
+    /// Events each fan-out source has sent.
+    sent_by: Vec<u64>,
+    /// First fan-out source of each input.
+    input_base: Vec<usize>,
+    groups: Vec<GroupRun>,
+    order: Vec<usize>,
+    out_scale: Vec<f64>,
+    sent: Vec<f64>,
+    voltage: Vec<f64>,
+    enc: Vec<Vec<f64>>,
+    events: Vec<(usize, f64)>,
+    t: usize,
+    pub stats: Stats,
+    float: bool,
+    synapses: u64,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        let float = config.manifest.backend == "seneca";
+        let mut core_off = Vec::with_capacity(config.cores.len());
+        let mut neurons = 0usize;
+        for (core, _) in &config.cores {
+            core_off.push(neurons);
+            neurons += core.neurons as usize;
+        }
+        // Effective weight of every synapse of every core: Loihi
+        // `mant · 2^(6+exp)`; TrueNorth the target's `s[type]` where the
+        // crossbar bit is set; SENeCA the bfloat16 value.
+        let mut eff: Vec<Vec<f64>> = Vec::with_capacity(config.cores.len());
+        let mut slots = 1usize;
+        let mut synapses = 0u64;
+        for (core, syn) in &config.cores {
+            let mut group_of = vec![0usize; core.neurons as usize];
+            for (gi, g) in core.groups.iter().enumerate() {
+                for i in g.first..g.first + g.count {
+                    group_of[i as usize] = gi;
+                }
+            }
+            let w: Vec<f64> = (0..syn.target.len())
+                .map(|k| {
+                    let t = syn.target[k] as usize;
+                    let g = &core.groups[group_of[t]];
+                    match &g.params {
+                        Params::Loihi(p) => {
+                            let e =
+                                p.formats.get(syn.kind[k] as usize).copied().unwrap_or(0) as i32;
+                            syn.weight[k] as f64 * 2f64.powi(6 + e)
+                        }
+                        Params::TrueNorth(p) => {
+                            p.s[t - g.first as usize][(syn.kind[k] & 3) as usize] as f64
+                                * f64::from(syn.weight[k] != 0)
+                        }
+                        Params::Seneca(_) => from_bf16(syn.weight[k] as u16) as f64,
+                    }
+                })
+                .collect();
+            eff.push(w);
+            slots = slots.max(syn.delay.iter().copied().max().unwrap_or(0) as usize + 1);
+            synapses += syn.target.len() as u64;
+        }
+        // Fan-out lists: neurons first, then input channels.
+        let mut sources: Vec<&[(u32, u32)]> = Vec::with_capacity(neurons);
+        for (core, _) in &config.cores {
+            sources.extend(core.routes.iter().map(|r| r.as_slice()));
+        }
+        let mut input_base = Vec::new();
+        for inp in &config.manifest.inputs {
+            input_base.push(sources.len());
+            sources.extend(inp.routes.iter().map(|r| r.as_slice()));
+        }
+        let mut fan_ptr = Vec::with_capacity(sources.len() + 1);
+        let mut cores_ptr = Vec::with_capacity(sources.len() + 1);
+        let mut fan_graded = Vec::with_capacity(sources.len());
+        let mut cores_of = Vec::new();
+        let mut total = 0usize;
+        fan_ptr.push(0);
+        cores_ptr.push(0);
+        for routes in &sources {
+            let mut graded = false;
+            for &(c, a) in *routes {
+                let (core, syn) = &config.cores[c as usize];
+                let n = (syn.axon_ptr[a as usize + 1] - syn.axon_ptr[a as usize]) as usize;
+                total += n;
+                graded |= core.axon_graded[a as usize];
+                cores_of.push((c, n as u32));
+            }
+            fan_ptr.push(total);
+            cores_ptr.push(cores_of.len());
+            fan_graded.push(graded);
+        }
+        let mut fan_target = Vec::with_capacity(total);
+        let mut fan_weight = Vec::with_capacity(total);
+        let mut fan_delay = Vec::with_capacity(total);
+        for routes in &sources {
+            for &(c, a) in *routes {
+                let (_, syn) = &config.cores[c as usize];
+                let off = core_off[c as usize] as u32;
+                let range =
+                    syn.axon_ptr[a as usize] as usize..syn.axon_ptr[a as usize + 1] as usize;
+                fan_target.extend(syn.target[range.clone()].iter().map(|&t| off + t));
+                fan_weight.extend_from_slice(&eff[c as usize][range.clone()]);
+                fan_delay.extend_from_slice(&syn.delay[range]);
+            }
+        }
+        let fan_uniform: Vec<u8> = fan_ptr
+            .windows(2)
+            .map(|w| {
+                let d = &fan_delay[w[0]..w[1]];
+                match d.first() {
+                    Some(&x) if x != u8::MAX && d.iter().all(|&y| y == x) => x,
+                    Some(_) => u8::MAX,
+                    None => 0,
+                }
+            })
+            .collect();
+        drop(sources);
+        let mut groups = Vec::new();
+        let mut index: Vec<Vec<usize>> = Vec::new();
+        let mut out_scale = vec![1.0; neurons];
+        for (ci, (core, _)) in config.cores.iter().enumerate() {
+            let mut idx = Vec::new();
+            for g in &core.groups {
+                let c = g.count as usize;
+                let first = core_off[ci] + g.first as usize;
+                for o in &mut out_scale[first..first + c] {
+                    *o = if g.graded { g.scale as f64 } else { 1.0 };
+                }
+                let model = match g.model.as_str() {
+                    "lif" => Model::Lif,
+                    "if" => Model::If,
+                    "alif" => Model::Alif,
+                    "sigma_delta" => Model::SigmaDelta,
+                    _ => Model::Li,
+                };
+                let state = if float {
+                    State::Float {
+                        u: vec![0.0; c],
+                        v: vec![0.0; c],
+                        aux: vec![0.0; c],
+                        r: vec![0.0; c],
+                        refr: vec![0; c],
+                        last: vec![false; c],
+                    }
+                } else {
+                    State::Int {
+                        u: vec![0; c],
+                        v: vec![0; c],
+                        aux: vec![0; c],
+                        r: vec![0; c],
+                        refr: vec![0; c],
+                        last: vec![false; c],
+                    }
+                };
+                idx.push(groups.len());
+                groups.push(GroupRun {
+                    first,
+                    count: c,
+                    model,
+                    params: g.params.clone(),
+                    state,
+                });
+            }
+            index.push(idx);
+        }
+        let order = config
+            .manifest
+            .order
+            .iter()
+            .map(|&(c, g)| index[c as usize][g as usize])
+            .collect();
+        let enc = config
+            .manifest
+            .inputs
+            .iter()
+            .map(|i| vec![0.0; i.size as usize])
+            .collect();
+        let stats = Stats::default();
+        Engine {
+            sent_by: vec![0; fan_ptr.len() - 1],
+            core_off,
+            neurons,
+            slots,
+            base: (0..slots).map(|d| d * neurons).collect(),
+            spike: vec![0.0; slots * neurons],
+            graded: vec![0.0; slots * neurons],
+            acc: vec![0.0; neurons],
+            fan_ptr,
+            fan_target,
+            fan_weight,
+            fan_delay,
+            fan_graded,
+            fan_uniform,
+            cores_ptr,
+            cores_of,
+            input_base,
+            groups,
+            order,
+            out_scale,
+            sent: vec![0.0; neurons],
+            voltage: vec![0.0; neurons],
+            enc,
+            events: Vec::new(),
+            t: 0,
+            stats,
+            float,
+            synapses,
+            config,
+        }
+    }
+
+    /// Total synapses stored.
+    pub fn synapses(&self) -> u64 {
+        self.synapses
+    }
+
+    /// Sends an event of `payload` from fan-out source `src`: every synapse
+    /// adds `weight · payload` to its target's slot `t + delay`.
+    fn deliver(&mut self, src: usize, payload: f64) {
+        let (a, b) = (self.fan_ptr[src], self.fan_ptr[src + 1]);
+        let buf = if self.fan_graded[src] {
+            &mut self.graded
+        } else {
+            &mut self.spike
+        };
+        let (target, weight, delay) = (
+            &self.fan_target[a..b],
+            &self.fan_weight[a..b],
+            &self.fan_delay[a..b],
+        );
+        let base = &self.base;
+        let uniform = self.fan_uniform[src];
+        if !self.float && uniform != u8::MAX {
+            // One delay for the whole list (the common case): one slot.
+            let start = base[uniform as usize];
+            let row = &mut buf[start..start + self.neurons];
+            if payload == 1.0 {
+                for (&tg, &w) in target.iter().zip(weight) {
+                    row[tg as usize] += w;
+                }
+            } else {
+                for (&tg, &w) in target.iter().zip(weight) {
+                    row[tg as usize] += w * payload;
+                }
+            }
+        } else if self.float {
+            for k in 0..target.len() {
+                let i = base[delay[k] as usize] + target[k] as usize;
+                buf[i] = bf16((buf[i] as f32) + bf16((weight[k] * payload) as f32)) as f64;
+            }
+        } else if self.slots == 1 {
+            for (&tg, &w) in target.iter().zip(weight) {
+                buf[tg as usize] += w * payload;
+            }
+        } else {
+            for k in 0..target.len() {
+                buf[base[delay[k] as usize] + target[k] as usize] += weight[k] * payload;
+            }
+        }
+        self.stats.synaptic_events += (b - a) as u64;
+        self.sent_by[src] += 1;
+    }
+
+    /// Synaptic events received per core so far (from the events each
+    /// source sent and where its synapses are).
+    pub fn per_core(&self) -> Vec<u64> {
+        let mut per = vec![0u64; self.core_off.len()];
+        for (src, &k) in self.sent_by.iter().enumerate() {
+            if k == 0 {
+                continue;
+            }
+            for &(c, n) in &self.cores_of[self.cores_ptr[src]..self.cores_ptr[src + 1]] {
+                per[c as usize] += k * n as u64;
+            }
+        }
+        per
+    }
+
+    /// Runs one step with one row per input (each of the input's size).
+    pub fn step(&mut self, rows: &[&[f32]]) {
+        let t = self.t;
+        let float = self.float;
+        let (n, slots) = (self.neurons, self.slots);
+        for (d, b) in self.base.iter_mut().enumerate() {
+            *b = ((t + d) % slots) * n;
+        }
+        // 1. Inputs.
+        for ii in 0..self.config.manifest.inputs.len() {
+            let (size, encoder, scale) = {
+                let inp = &self.config.manifest.inputs[ii];
+                (inp.size as usize, inp.encoder, inp.scale as f64)
+            };
+            let row = rows.get(ii).copied().unwrap_or(&[]);
+            for ch in 0..size {
+                let x = row.get(ch).copied().unwrap_or(0.0) as f64;
+                let state = &mut self.enc[ii][ch];
+                let payload = match encoder {
+                    Encoder::Rate => {
+                        *state += x;
+                        if *state >= 1.0 {
+                            *state -= 1.0;
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    }
+                    Encoder::SigmaDelta { threshold } => {
+                        // Payloads are whole units of `scale`, sent as values.
+                        let q = (x / scale).round();
+                        let d = q - *state;
+                        if d != 0.0 && d.abs() * scale >= threshold as f64 {
+                            *state = q;
+                            d * scale
+                        } else {
+                            0.0
+                        }
+                    }
+                };
+                if payload != 0.0 {
+                    self.stats.input_events += 1;
+                    let src = self.input_base[ii] + ch;
+                    self.deliver(src, payload);
+                }
+            }
+        }
+        // 2. Neurons, group by group in order.
+        let slot = self.base[0];
+        let mut events = std::mem::take(&mut self.events);
+        for oi in 0..self.order.len() {
+            let g = &mut self.groups[self.order[oi]];
+            events.clear();
+            // The common case, Loihi CUBA neurons, in one tight loop with
+            // the parameters and state matched once per group.
+            if let (
+                Params::Loihi(p),
+                State::Int { u, v, refr, .. },
+                Model::Lif | Model::If | Model::Li,
+            ) = (&g.params, &mut g.state, g.model)
+            {
+                let spiking = g.model != Model::Li;
+                let first = g.first;
+                let spike = &mut self.spike[slot + first..slot + first + g.count];
+                let graded = &mut self.graded[slot + first..slot + first + g.count];
+                let acc = &mut self.acc[first..first + g.count];
+                let voltage = &mut self.voltage[first..first + g.count];
+                let sent = &mut self.sent[first..first + g.count];
+                for j in 0..g.count {
+                    acc[j] += std::mem::take(&mut graded[j]);
+                    let i_in = (acc[j] + std::mem::take(&mut spike[j])).round() as i64;
+                    let spiked = loihi_cuba(p, u, v, refr, j, i_in, spiking);
+                    if spiked {
+                        events.push((first + j, 1.0));
+                    }
+                    voltage[j] = v[j] as f64;
+                    sent[j] = f64::from(spiked);
+                }
+                self.stats.neuron_updates += g.count as u64;
+                for &(i, out) in &events {
+                    self.stats.spikes += 1;
+                    let payload = out * self.out_scale[i];
+                    self.deliver(i, payload);
+                }
+                continue;
+            }
+            for j in 0..g.count {
+                let i = g.first + j;
+                let s_in = std::mem::take(&mut self.spike[slot + i]);
+                let d_in = std::mem::take(&mut self.graded[slot + i]);
+                let input = if float {
+                    self.acc[i] = bf16((self.acc[i] + d_in) as f32) as f64;
+                    bf16((self.acc[i] + s_in) as f32) as f64
+                } else {
+                    self.acc[i] += d_in;
+                    self.acc[i] + s_in
+                };
+                let (out, v) = update(g.model, &g.params, &mut g.state, j, input);
+                self.voltage[i] = v;
+                self.sent[i] = out;
+                if out != 0.0 {
+                    events.push((i, out));
+                }
+            }
+            self.stats.neuron_updates += g.count as u64;
+            for &(i, out) in &events {
+                self.stats.spikes += 1;
+                let payload = out * self.out_scale[i];
+                self.deliver(i, payload);
+            }
+        }
+        self.events = events;
+        self.stats.steps += 1;
+        self.stats.dense_synops += self.synapses;
+        self.t += 1;
+    }
+
+    /// The outputs after the last step, each as one row.
+    pub fn read(&self) -> Vec<(String, Vec<f32>)> {
+        self.config
+            .manifest
+            .outputs
+            .iter()
+            .map(|o| {
+                let row = o
+                    .neurons
+                    .iter()
+                    .zip(&o.scale)
+                    .map(|(&(c, n), &s)| {
+                        let i = self.core_off[c as usize] + n as usize;
+                        let x = match o.read {
+                            Readout::Spikes => f64::from(self.sent[i] != 0.0),
+                            Readout::Voltage | Readout::Graded => self.voltage[i] * s as f64,
+                        };
+                        x as f32
+                    })
+                    .collect();
+                (o.name.clone(), row)
+            })
+            .collect()
+    }
+
+    /// Runs `steps` steps; `input(t)` gives each input's row.
+    pub fn run(
+        &mut self,
+        steps: usize,
+        input: &dyn Fn(usize) -> Vec<Vec<f32>>,
+    ) -> Vec<(String, Vec<Vec<f32>>)> {
+        let mut out: Vec<(String, Vec<Vec<f32>>)> = self
+            .config
+            .manifest
+            .outputs
+            .iter()
+            .map(|o| (o.name.clone(), Vec::with_capacity(steps)))
+            .collect();
+        for t in 0..steps {
+            let rows = input(t);
+            let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+            self.step(&refs);
+            for (k, (_, row)) in self.read().into_iter().enumerate() {
+                out[k].1.push(row);
+            }
+        }
+        out
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// One step of Loihi's CUBA compartment `j` with input `i_in` (Lava's
+/// bit-accurate LIF, plus refractory); returns whether it spiked.
+#[inline]
+fn loihi_cuba(
+    p: &LoihiGroup,
+    u: &mut [i64],
+    v: &mut [i64],
+    refr: &mut [u32],
+    j: usize,
+    i_in: i64,
+    spiking: bool,
+) -> bool {
+    u[j] = wrap24(loihi_decay(u[j], p.du[j] as i64 + 1) + i_in);
+    if refr[j] > 0 {
+        refr[j] -= 1;
+        return false;
+    }
+    let bias = (p.bias_mant[j] as i64) << p.bias_exp[j];
+    v[j] = (loihi_decay(v[j], p.dv[j] as i64) + u[j] + bias).clamp(p.vmin as i64, V_MAX);
+    let vth = (p.vth[j] as i64) << 6;
+    if spiking && v[j] > vth {
+        v[j] = if p.reset_subtract { v[j] - vth } else { 0 };
+        refr[j] = p.refractory;
+        return true;
+    }
+    false
+}
+
+/// One neuron's update; returns (what it sends, its readout state).
+fn update(model: Model, params: &Params, state: &mut State, j: usize, input: f64) -> (f64, f64) {
+    match (params, state) {
+        (
+            Params::Loihi(p),
+            State::Int {
+                u,
+                v,
+                aux,
+                r,
+                refr,
+                last,
+            },
+        ) => {
+            let i_in = input.round() as i64;
+            let bias = (p.bias_mant[j] as i64) << p.bias_exp[j];
+            let vth = (p.vth[j] as i64) << 6;
+            match model {
+                Model::SigmaDelta => {
+                    let sd = p.sigma_delta.as_ref();
+                    let (lo, hi) = sd.map_or((0, V_MAX), |s| (s.lo as i64, s.hi as i64));
+                    let da = sd.and_then(|s| s.dalpha.get(j)).copied().unwrap_or(4096) as i64;
+                    let y = (i_in + bias).clamp(lo, hi);
+                    let fresh = (y.abs() * da) >> 12;
+                    v[j] = loihi_decay(v[j], da) + if y < 0 { -fresh } else { fresh };
+                    let d = v[j] - r[j];
+                    if d != 0 && d.abs() >= vth {
+                        r[j] += d;
+                        return (d as f64, r[j] as f64);
+                    }
+                    (0.0, r[j] as f64)
+                }
+                Model::Alif => {
+                    let ad = p.adaptive.as_ref();
+                    let drho = ad.and_then(|a| a.drho.get(j)).copied().unwrap_or(0) as i64;
+                    let beta = ad.and_then(|a| a.beta.get(j)).copied().unwrap_or(0) as i64;
+                    let s_prev = last[j] as i64;
+                    aux[j] = loihi_decay(aux[j], drho) + drho * s_prev;
+                    let theta = vth + ((beta * aux[j]) >> 12);
+                    let dv = p.dv[j] as i64;
+                    let x = i_in + bias;
+                    let fresh = (x.abs() * dv) >> 12;
+                    if refr[j] > 0 {
+                        refr[j] -= 1;
+                        last[j] = false;
+                        return (0.0, v[j] as f64);
+                    }
+                    let mut vv = loihi_decay(v[j], dv) + if x < 0 { -fresh } else { fresh };
+                    if p.reset_subtract {
+                        vv -= theta * s_prev;
+                    } else if s_prev == 1 {
+                        vv = if x < 0 { -fresh } else { fresh };
+                    }
+                    v[j] = vv.clamp(p.vmin as i64, V_MAX);
+                    let s = v[j] > theta;
+                    last[j] = s;
+                    if s {
+                        refr[j] = p.refractory;
+                    }
+                    (f64::from(s), v[j] as f64)
+                }
+                _ => {
+                    let spiked = loihi_cuba(p, u, v, refr, j, i_in, model != Model::Li);
+                    (f64::from(spiked), v[j] as f64)
+                }
+            }
+        }
+        (Params::TrueNorth(p), State::Int { v, .. }) => {
+            // Synaptic integration (the input is Σ s[G]), leak, threshold.
+            v[j] += input.round() as i64 + p.leak[j] as i64;
+            let (alpha, beta) = (p.alpha[j] as i64, p.beta[j] as i64);
+            let mut spike = false;
+            if v[j] >= alpha {
+                spike = true;
+                match p.gamma {
+                    0 => v[j] = p.reset_value as i64,
+                    1 => v[j] -= alpha,
+                    _ => {}
+                }
+            } else if v[j] < -beta {
+                if p.kappa {
+                    v[j] = -beta;
+                } else {
+                    match p.gamma {
+                        0 => v[j] = -(p.reset_value as i64),
+                        1 => v[j] += beta,
+                        _ => {}
+                    }
+                }
+            }
+            (f64::from(spike), v[j] as f64)
+        }
+        (
+            Params::Seneca(p),
+            State::Float {
+                u,
+                v,
+                aux,
+                r,
+                refr,
+                last,
+            },
+        ) => {
+            let f = from_bf16;
+            let x = input as f32;
+            let (a_syn, a_mem, th, b) = (
+                f(p.alpha_syn[j]),
+                f(p.alpha_mem[j]),
+                f(p.threshold[j]),
+                f(p.bias[j]),
+            );
+            match model {
+                Model::SigmaDelta => {
+                    let y = bf16(x + b).clamp(f(p.lo), f(p.hi));
+                    v[j] = bf16(bf16(a_mem * v[j]) + bf16(bf16(1.0 - a_mem) * y));
+                    let d = bf16(v[j] - r[j]);
+                    if d != 0.0 && d.abs() >= th {
+                        r[j] = bf16(r[j] + d);
+                        return (d as f64, r[j] as f64);
+                    }
+                    (0.0, r[j] as f64)
+                }
+                Model::Alif => {
+                    let (rho, beta) = (f(p.rho[j]), f(p.beta[j]));
+                    let s_prev = if last[j] { 1.0 } else { 0.0 };
+                    aux[j] = bf16(bf16(rho * aux[j]) + bf16(bf16(1.0 - rho) * s_prev));
+                    let theta = bf16(th + bf16(beta * aux[j]));
+                    if refr[j] > 0 {
+                        refr[j] -= 1;
+                        last[j] = false;
+                        return (0.0, v[j] as f64);
+                    }
+                    let drive = bf16(bf16(1.0 - a_mem) * bf16(x + b));
+                    let mut vv = if !p.reset_subtract && last[j] {
+                        0.0
+                    } else {
+                        v[j]
+                    };
+                    vv = bf16(bf16(a_mem * vv) + drive);
+                    if p.reset_subtract {
+                        vv = bf16(vv - bf16(theta * s_prev));
+                    }
+                    v[j] = vv.max(f(p.v_min));
+                    let s = v[j] > theta;
+                    last[j] = s;
+                    if s {
+                        refr[j] = p.refractory;
+                    }
+                    (f64::from(s), v[j] as f64)
+                }
+                _ => {
+                    u[j] = bf16(bf16(a_syn * u[j]) + x);
+                    if refr[j] > 0 {
+                        refr[j] -= 1;
+                        return (0.0, v[j] as f64);
+                    }
+                    v[j] = bf16(bf16(bf16(a_mem * v[j]) + u[j]) + b).max(f(p.v_min));
+                    if model != Model::Li && v[j] > th {
+                        v[j] = if p.reset_subtract {
+                            bf16(v[j] - th)
+                        } else {
+                            0.0
+                        };
+                        refr[j] = p.refractory;
+                        return (1.0, v[j] as f64);
+                    }
+                    (0.0, v[j] as f64)
+                }
+            }
+        }
+        _ => (0.0, 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+
+    /// One core: `n` neurons in one group with `params`; input channel c
+    /// feeds axon c; `syn` lists (axon, target, weight, delay, kind).
+    fn config(
+        backend: &str,
+        model: &str,
+        n: u32,
+        params: Params,
+        syn: &[(u32, u32, i32, u8, u8)],
+        inputs: u32,
+        routes: Vec<Vec<(u32, u32)>>,
+    ) -> Config {
+        let mut s = Synapses {
+            axon_ptr: vec![0],
+            ..Synapses::default()
+        };
+        let axons = syn.iter().map(|x| x.0 + 1).max().unwrap_or(0).max(inputs);
+        for a in 0..axons {
+            for &(ax, t, w, d, k) in syn {
+                if ax == a {
+                    s.target.push(t);
+                    s.weight.push(w);
+                    s.delay.push(d);
+                    s.kind.push(k);
+                }
+            }
+            s.axon_ptr.push(s.target.len() as u32);
+        }
+        let core = Core {
+            chip: 0,
+            core: 0,
+            neurons: n,
+            groups: vec![Group {
+                population: "p".into(),
+                model: model.into(),
+                first: 0,
+                count: n,
+                graded: false,
+                scale: 1.0,
+                params,
+            }],
+            routes,
+            axon_graded: vec![false; axons as usize],
+        };
+        Config {
+            manifest: Manifest {
+                format: FORMAT,
+                backend: backend.into(),
+                chips: 1,
+                cores: 1,
+                timestep_us: 1000.0,
+                source_hash: "0".into(),
+                order: vec![(0, 0)],
+                inputs: vec![InputMap {
+                    name: "x".into(),
+                    size: inputs,
+                    encoder: Encoder::Rate,
+                    scale: 1.0,
+                    routes: (0..inputs).map(|c| vec![(0, c)]).collect(),
+                }],
+                outputs: vec![
+                    OutputMap {
+                        name: "s".into(),
+                        read: Readout::Spikes,
+                        neurons: (0..n).map(|i| (0, i)).collect(),
+                        scale: vec![1.0; n as usize],
+                    },
+                    OutputMap {
+                        name: "v".into(),
+                        read: Readout::Voltage,
+                        neurons: (0..n).map(|i| (0, i)).collect(),
+                        scale: vec![1.0; n as usize],
+                    },
+                ],
+                energy: Energy {
+                    synaptic_op_pj: 1.0,
+                    neuron_update_pj: 1.0,
+                    spike_pj: 1.0,
+                },
+            },
+            cores: vec![(core, s)],
+        }
+    }
+
+    fn loihi(n: usize, du: u16, dv: u16, vth: u32) -> LoihiGroup {
+        LoihiGroup {
+            du: vec![du; n],
+            dv: vec![dv; n],
+            vth: vec![vth; n],
+            bias_mant: vec![0; n],
+            bias_exp: vec![0; n],
+            vmin: -(V_MAX as i32),
+            refractory: 0,
+            reset_subtract: false,
+            formats: vec![0],
+            adaptive: None,
+            sigma_delta: None,
+        }
+    }
+
+    /// Runs with input `x[t]` on channel 0; returns (spikes, voltages) of
+    /// neuron `k`.
+    fn trace(c: Config, x: &[f32], steps: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut e = Engine::new(c);
+        let x = x.to_vec();
+        let out = e.run(steps, &move |t| {
+            vec![vec![x.get(t).copied().unwrap_or(0.0)]]
+        });
+        (
+            out[0].1.iter().map(|r| r[k]).collect(),
+            out[1].1.iter().map(|r| r[k]).collect(),
+        )
+    }
+
+    #[test]
+    fn loihi_cuba_lif_by_hand() {
+        // du = 2047: u halves (4096 − 2048); dv = 1024: v × 3/4. One input
+        // spike a step through a weight of mantissa 1 at exponent 0 = 64.
+        // vth 2 → spike when v > 128.
+        // t0: u = 64,       v = 64
+        // t1: u = 32 + 64,  v = 48 + 96 = 144 > 128: spike, v = 0
+        // t2: u = 48 + 64,  v = 112
+        // t3: u = 56 + 64,  v = 84 + 120 = 204: spike, v = 0
+        // t4: u = 60 + 64,  v = 124
+        let c = config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(loihi(1, 2047, 1024, 2)),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        let (s, v) = trace(c, &[1.0; 5], 5, 0);
+        assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
+    }
+
+    #[test]
+    fn loihi_refractory_holds_v() {
+        // du 4095 (no current memory), dv 0, weight 64 a step, vth 1 (64):
+        // t0 v = 64 (not > 64), t1 128: spike, v = 0; refractory 2: t2, t3
+        // hold 0; t4 64; t5 128: spike.
+        let mut p = loihi(1, 4095, 0, 1);
+        p.refractory = 2;
+        let c = config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(p),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        let (s, v) = trace(c, &[1.0; 6], 6, 0);
+        assert_eq!(s, vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(v, vec![64.0, 0.0, 0.0, 0.0, 64.0, 0.0]);
+    }
+
+    #[test]
+    fn loihi_voltage_clips_at_24_bits_and_current_wraps() {
+        // A leaky integrator with bias 4095 · 2^7 = 524160 a step and no
+        // decay: 16 steps give 8386560, the 17th clips to 2^23 − 1.
+        let mut p = loihi(1, 4095, 0, 0);
+        p.bias_mant = vec![4095];
+        p.bias_exp = vec![7];
+        let c = config("loihi", "li", 1, Params::Loihi(p), &[], 1, vec![vec![]]);
+        let (_, v) = trace(c, &[], 18, 0);
+        assert_eq!(v[15], 8_386_560.0);
+        assert_eq!(v[16], 8_388_607.0);
+        assert_eq!(v[17], 8_388_607.0);
+        assert_eq!(wrap24(1 << 23), -(1 << 23));
+        assert_eq!(wrap24((1 << 23) - 1), (1 << 23) - 1);
+        assert_eq!(wrap24(-(1 << 23) - 1), (1 << 23) - 1);
+        // Decay rounds toward zero: 5 · 2048 / 4096 = 2.5 → 2, −2.5 → −2.
+        assert_eq!(loihi_decay(5, 2048), 2);
+        assert_eq!(loihi_decay(-5, 2048), -2);
+    }
+
+    #[test]
+    fn loihi_delays_at_the_range_ends() {
+        // One input spike at t0 through delays 0 and 62: the neuron with
+        // delay 0 sees it at t0, the other at t62.
+        let c = config(
+            "loihi",
+            "li",
+            2,
+            Params::Loihi(loihi(2, 4095, 0, 0)),
+            &[(0, 0, 1, 0, 0), (0, 1, 1, 62, 0)],
+            1,
+            vec![vec![], vec![]],
+        );
+        let mut e = Engine::new(c);
+        let out = e.run(64, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }]]);
+        let v = &out[1].1;
+        assert_eq!(v[0], vec![64.0, 0.0]);
+        assert_eq!(v[61], vec![64.0, 0.0]);
+        assert_eq!(v[62], vec![64.0, 64.0]);
+    }
+
+    fn tn(gamma: u8, kappa: bool, s0: i16, alpha: i32, beta: i32) -> Params {
+        Params::TrueNorth(TrueNorthGroup {
+            s: vec![[s0, 0, 0, 0]],
+            leak: vec![0],
+            alpha: vec![alpha],
+            beta: vec![beta],
+            gamma,
+            reset_value: 0,
+            kappa,
+            delay: vec![1],
+        })
+    }
+
+    #[test]
+    fn truenorth_reset_modes() {
+        // +3 a tick, α = 5.
+        let run = |gamma| {
+            let c = config(
+                "truenorth",
+                "if",
+                1,
+                tn(gamma, false, 3, 5, 100),
+                &[(0, 0, 1, 0, 0)],
+                1,
+                vec![vec![]],
+            );
+            trace(c, &[1.0; 5], 5, 0)
+        };
+        // γ = 0, V ← 0: 3, 6 → 0, 3, 6 → 0, 3.
+        assert_eq!(
+            run(0),
+            (vec![0.0, 1.0, 0.0, 1.0, 0.0], vec![3.0, 0.0, 3.0, 0.0, 3.0])
+        );
+        // γ = 1, V ← V − α: 3, 6 → 1, 4, 7 → 2, 5 → 0.
+        assert_eq!(
+            run(1),
+            (vec![0.0, 1.0, 0.0, 1.0, 1.0], vec![3.0, 1.0, 4.0, 2.0, 0.0])
+        );
+        // γ = 2, no reset: 3, 6, 9, 12, 15, spiking from the second tick.
+        assert_eq!(
+            run(2),
+            (
+                vec![0.0, 1.0, 1.0, 1.0, 1.0],
+                vec![3.0, 6.0, 9.0, 12.0, 15.0]
+            )
+        );
+    }
+
+    #[test]
+    fn truenorth_negative_threshold() {
+        // −4 a tick, β = 6. κ: saturate at −6. Without κ and γ = 0: reset
+        // to −R = 0 below −6.
+        let c = config(
+            "truenorth",
+            "if",
+            1,
+            tn(0, true, -4, 5, 6),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        assert_eq!(trace(c, &[1.0; 4], 4, 0).1, vec![-4.0, -6.0, -6.0, -6.0]);
+        let c = config(
+            "truenorth",
+            "if",
+            1,
+            tn(0, false, -4, 5, 6),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        assert_eq!(trace(c, &[1.0; 4], 4, 0).1, vec![-4.0, 0.0, -4.0, 0.0]);
+        // γ = 1 below −β: V ← V + β: −4, −8 + 6 = −2, −6, −10 + 6 = −4.
+        let c = config(
+            "truenorth",
+            "if",
+            1,
+            tn(1, false, -4, 5, 6),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        assert_eq!(trace(c, &[1.0; 4], 4, 0).1, vec![-4.0, -2.0, -6.0, -4.0]);
+    }
+
+    #[test]
+    fn bf16_ties_go_to_even() {
+        assert_eq!(bf16(1.0 + 2f32.powi(-8)), 1.0);
+        assert_eq!(bf16(1.0 + 3.0 * 2f32.powi(-8)), 1.0 + 2f32.powi(-6));
+        assert_eq!(from_bf16(to_bf16(0.3)), 77.0 / 256.0);
+    }
+
+    #[test]
+    fn seneca_lif_in_bf16() {
+        // α_syn 0, α_mem 0.5, threshold 1, weight 0.3 (bf16 0.30078125).
+        // v: 0.30078125, 0.451171875 (0.150390625 + 0.30078125),
+        // 0.5263671875 → bf16 0.52734375 ... computed step by step below.
+        let p = SenecaGroup {
+            alpha_syn: vec![to_bf16(0.0)],
+            alpha_mem: vec![to_bf16(0.5)],
+            threshold: vec![to_bf16(1.0)],
+            bias: vec![0],
+            v_min: to_bf16(f32::NEG_INFINITY),
+            refractory: 0,
+            reset_subtract: false,
+            rho: vec![0],
+            beta: vec![0],
+            lo: 0,
+            hi: 0,
+        };
+        let c = config(
+            "seneca",
+            "lif",
+            1,
+            Params::Seneca(p),
+            &[(0, 0, to_bf16(0.3) as i32, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        let (_, v) = trace(c, &[1.0; 3], 3, 0);
+        let w = 77.0f32 / 256.0;
+        let v0 = w;
+        let v1 = bf16(bf16(0.5 * v0) + w);
+        let v2 = bf16(bf16(0.5 * v1) + w);
+        assert_eq!(v, vec![v0, v1, v2]);
+        assert_eq!(v1, 231.0 / 512.0);
+        assert_eq!(v2, 135.0 / 256.0);
+    }
+
+    #[test]
+    fn a_three_neuron_chain_fires_in_order() {
+        // Input → n0 → n1 → n2, IF neurons (du 4095, dv 0), vth 1 (64),
+        // weights of mantissa 2 (128), one step of delay between neurons of
+        // the group: the input spike at t1 makes n0 fire at t1, n1 at t2,
+        // n2 at t3.
+        let syn = [(0, 0, 2, 0, 0), (1, 1, 2, 1, 0), (2, 2, 2, 1, 0)];
+        let routes = vec![vec![(0, 1)], vec![(0, 2)], vec![]];
+        let c = config(
+            "loihi",
+            "if",
+            3,
+            Params::Loihi(loihi(3, 4095, 0, 1)),
+            &syn,
+            1,
+            routes,
+        );
+        let mut e = Engine::new(c);
+        let out = e.run(5, &|t| vec![vec![if t == 1 { 1.0 } else { 0.0 }]]);
+        assert_eq!(
+            out[0].1,
+            vec![
+                vec![0.0, 0.0, 0.0],
+                vec![1.0, 0.0, 0.0],
+                vec![0.0, 1.0, 0.0],
+                vec![0.0, 0.0, 1.0],
+                vec![0.0, 0.0, 0.0]
+            ]
+        );
+        assert_eq!(e.stats.spikes, 3);
+        assert_eq!(e.stats.synaptic_events, 3);
+    }
+
+    #[test]
+    fn write_read_round_trip_and_validation() {
+        let c = config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(loihi(1, 2047, 1024, 2)),
+            &[(0, 0, 1, 3, 0)],
+            1,
+            vec![vec![]],
+        );
+        let dir = std::env::temp_dir().join(format!("snn-config-{}", std::process::id()));
+        c.write(&dir).unwrap();
+        assert_eq!(Config::read(&dir).unwrap(), c);
+        // Two runs, the same bits.
+        let run = |c: Config| Engine::new(c).run(20, &|_| vec![vec![0.7]]);
+        assert_eq!(run(c.clone()), run(c.clone()));
+        // A hand-edited threshold out of range.
+        let core = dir.join("core-0.json");
+        let text = std::fs::read_to_string(&core).unwrap();
+        std::fs::write(
+            &core,
+            text.replacen(
+                "\"vth\": [\n            2\n          ]",
+                "\"vth\": [\n            200000\n          ]",
+                1,
+            ),
+        )
+        .unwrap();
+        let e = Config::read(&dir).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: groups[0].params.vth[0]: 200000 out of range 0..=131071",
+                core.display()
+            )
+        );
+        // A truncated synapse file.
+        c.write(&dir).unwrap();
+        let syn = dir.join("core-0.syn");
+        let bytes = std::fs::read(&syn).unwrap();
+        std::fs::write(&syn, &bytes[..bytes.len() - 1]).unwrap();
+        let e = Config::read(&dir).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: 37 bytes, but 1 axons and 1 synapses need 38",
+                syn.display()
+            )
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,403 @@
+//! Neuron populations: the per-step update of every model in
+//! `docs/semantics.md` ("Neuron models"), elementwise over the population.
+//!
+//! Large populations are updated in parallel chunks; the arithmetic of each
+//! neuron is the same either way, so results do not depend on threads.
+
+use rayon::prelude::*;
+use snn_ir::{Act, Const, Graph, Model, ModelKind, NodeId, ProbeVar, Reset};
+
+use super::error::SimError;
+
+/// Populations at least this large are updated in parallel.
+const PAR_MIN: usize = 1 << 15;
+/// Neurons per parallel task.
+const CHUNK: usize = 1 << 13;
+
+/// A real parameter: one value for the population or one per neuron.
+/// `at(j)` reads `v[j · stride]` with `stride` 0 (shared) or 1.
+#[derive(Clone, Debug)]
+struct Param {
+    v: Vec<f32>,
+    stride: usize,
+}
+
+impl Param {
+    fn scalar(x: f32) -> Self {
+        Param {
+            v: vec![x],
+            stride: 0,
+        }
+    }
+
+    #[inline]
+    fn at(&self, j: usize) -> f32 {
+        self.v[j * self.stride]
+    }
+}
+
+/// Reads parameter `name` of `model` for a population of `n` neurons.
+fn param(g: &Graph, node: NodeId, model: &Model, name: &str, n: usize) -> Result<Param, SimError> {
+    match model.real(name) {
+        Const::Scalar(x) => Ok(Param::scalar(x)),
+        Const::Tensor(t) => {
+            let values = g
+                .get_tensor(t)
+                .and_then(|tensor| tensor.f32s())
+                .ok_or(SimError::MissingValues { tensor: t, node })?;
+            if values.len() != n {
+                return Err(SimError::TensorSize {
+                    node: g.label(node),
+                    tensor: t,
+                    expected: n,
+                    actual: values.len(),
+                });
+            }
+            Ok(Param {
+                v: values.to_vec(),
+                stride: 1,
+            })
+        }
+    }
+}
+
+/// `min(max(x, lo), hi)` (never panics, unlike `f32::clamp`).
+#[inline]
+fn act(a: Act, x: f32) -> f32 {
+    match a {
+        Act::Identity => x,
+        Act::Relu => x.max(0.0),
+        Act::Clamp { lo, hi } => x.max(lo).min(hi),
+    }
+}
+
+/// Runs `body(offset, chunks…)` over the whole population, in parallel
+/// chunks when it is large. `$a` are the mutable per-neuron arrays.
+macro_rules! chunked {
+    ($n:expr, |$off:ident, $($a:ident),+| $body:block) => {{
+        if $n < PAR_MIN {
+            let $off = 0usize;
+            $(let $a = &mut $a[..];)+
+            $body
+        } else {
+            chunked!(@zip $($a),+)
+                .enumerate()
+                .for_each(|(c, chunked!(@pat $($a),+))| {
+                    let $off = c * CHUNK;
+                    $body
+                });
+        }
+    }};
+    (@zip $a:ident) => { $a.par_chunks_mut(CHUNK) };
+    (@zip $a:ident, $($rest:ident),+) => {
+        chunked!(@zip $($rest),+).zip($a.par_chunks_mut(CHUNK))
+    };
+    (@pat $a:ident) => { $a };
+    (@pat $a:ident, $($rest:ident),+) => { (chunked!(@pat $($rest),+), $a) };
+}
+
+/// `lif` (and `if`, which is `lif` without the synaptic current).
+#[derive(Clone, Debug)]
+struct LifParams {
+    /// `false` for `if`: the current is `g · I` with no retention term.
+    synapse: bool,
+    alpha_syn: Param,
+    alpha_mem: Param,
+    threshold: Param,
+    bias: Param,
+    gain: Param,
+    v_min: Param,
+    reset: Reset,
+    refractory: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Lif {
+    p: LifParams,
+    i: Vec<f32>,
+    v: Vec<f32>,
+    /// Refractory steps left.
+    r: Vec<u32>,
+}
+
+impl Lif {
+    fn step(&mut self, input: &[f32], s: &mut [f32]) {
+        let p = &self.p;
+        let (i, v, r) = (&mut self.i, &mut self.v, &mut self.r);
+        chunked!(s.len(), |off, s, i, v, r| {
+            for k in 0..s.len() {
+                let j = off + k;
+                let x = input[j];
+                let cur = if p.synapse {
+                    p.alpha_syn.at(j) * i[k] + p.gain.at(j) * x
+                } else {
+                    p.gain.at(j) * x
+                };
+                i[k] = cur;
+                if r[k] > 0 {
+                    r[k] -= 1;
+                    s[k] = 0.0;
+                    continue;
+                }
+                let vt = (p.alpha_mem.at(j) * v[k] + cur + p.bias.at(j)).max(p.v_min.at(j));
+                let theta = p.threshold.at(j);
+                if vt > theta {
+                    v[k] = match p.reset {
+                        Reset::Zero => 0.0,
+                        Reset::Subtract => vt - theta,
+                    };
+                    r[k] = p.refractory;
+                    s[k] = 1.0;
+                } else {
+                    v[k] = vt;
+                    s[k] = 0.0;
+                }
+            }
+        });
+    }
+}
+
+/// `alif`: adaptive threshold, reset applied one step after the spike.
+#[derive(Clone, Debug)]
+struct AlifParams {
+    alpha_mem: Param,
+    rho: Param,
+    beta: Param,
+    b0: Param,
+    bias: Param,
+    gain: Param,
+    reset: Reset,
+    refractory: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Alif {
+    p: AlifParams,
+    v: Vec<f32>,
+    b: Vec<f32>,
+    r: Vec<u32>,
+}
+
+impl Alif {
+    /// `s` holds `s[t − 1]` on entry and `s[t]` on return.
+    fn step(&mut self, input: &[f32], s: &mut [f32]) {
+        let p = &self.p;
+        let (v, b, r) = (&mut self.v, &mut self.b, &mut self.r);
+        chunked!(s.len(), |off, s, v, b, r| {
+            for k in 0..s.len() {
+                let j = off + k;
+                let s_prev = s[k];
+                let spiked = s_prev != 0.0;
+                let rho = p.rho.at(j);
+                b[k] = rho * b[k] + (1.0 - rho) * s_prev;
+                let theta = p.b0.at(j) + p.beta.at(j) * b[k];
+                if r[k] > 0 {
+                    // Refractory: no leak and no input, but the reset of the
+                    // spike at t − 1 still applies (see the module docs of
+                    // `reference`).
+                    r[k] -= 1;
+                    v[k] = match p.reset {
+                        Reset::Subtract => v[k] - theta * s_prev,
+                        Reset::Zero if spiked => 0.0,
+                        Reset::Zero => v[k],
+                    };
+                    s[k] = 0.0;
+                    continue;
+                }
+                let alpha = p.alpha_mem.at(j);
+                let drive = (1.0 - alpha) * (p.gain.at(j) * input[j] + p.bias.at(j));
+                v[k] = match p.reset {
+                    Reset::Subtract => alpha * v[k] + drive - theta * s_prev,
+                    Reset::Zero => alpha * (if spiked { 0.0 } else { v[k] }) + drive,
+                };
+                if v[k] > theta {
+                    s[k] = 1.0;
+                    r[k] = p.refractory;
+                } else {
+                    s[k] = 0.0;
+                }
+            }
+        });
+    }
+}
+
+/// `sigma_delta`: activation, optional low-pass, thresholded change.
+#[derive(Clone, Debug)]
+struct SigmaDeltaParams {
+    alpha: Param,
+    threshold: Param,
+    act: Act,
+    bias: Param,
+    gain: Param,
+}
+
+#[derive(Clone, Debug)]
+struct SigmaDelta {
+    p: SigmaDeltaParams,
+    h: Vec<f32>,
+}
+
+impl SigmaDelta {
+    /// `out` holds `r[t − 1]` on entry and `r[t]` on return.
+    fn step(&mut self, input: &[f32], out: &mut [f32]) {
+        let p = &self.p;
+        let h = &mut self.h;
+        chunked!(out.len(), |off, out, h| {
+            for k in 0..out.len() {
+                let j = off + k;
+                let y = act(p.act, p.gain.at(j) * input[j] + p.bias.at(j));
+                let alpha = p.alpha.at(j);
+                h[k] = alpha * h[k] + (1.0 - alpha) * y;
+                let d = h[k] - out[k];
+                if d.abs() >= p.threshold.at(j) {
+                    out[k] += d;
+                }
+            }
+        });
+    }
+}
+
+/// `li`: leaky integrator, output `v`.
+#[derive(Clone, Debug)]
+struct LiParams {
+    alpha_syn: Param,
+    alpha_mem: Param,
+    bias: Param,
+    gain: Param,
+}
+
+#[derive(Clone, Debug)]
+struct Li {
+    p: LiParams,
+    i: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl Li {
+    fn step(&mut self, input: &[f32], out: &mut [f32]) {
+        let p = &self.p;
+        let (i, v) = (&mut self.i, &mut self.v);
+        chunked!(out.len(), |off, out, i, v| {
+            for k in 0..out.len() {
+                let j = off + k;
+                i[k] = p.alpha_syn.at(j) * i[k] + p.gain.at(j) * input[j];
+                v[k] = p.alpha_mem.at(j) * v[k] + i[k] + p.bias.at(j);
+                out[k] = v[k];
+            }
+        });
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Lif(Lif),
+    Alif(Alif),
+    SigmaDelta(SigmaDelta),
+    Li(Li),
+}
+
+/// One population's parameters and state variables. Its output (spikes, or
+/// the graded value) lives in the node's value buffer, which the caller
+/// passes to [`Population::step`] holding the previous step's output.
+#[derive(Clone, Debug)]
+pub(super) struct Population {
+    kind: Kind,
+}
+
+impl Population {
+    /// Reads the model's parameters; every state variable starts at 0.
+    pub(super) fn new(g: &Graph, node: NodeId, model: &Model, n: usize) -> Result<Self, SimError> {
+        let p = |name: &str| param(g, node, model, name, n);
+        let zeros = || vec![0.0f32; n];
+        let kind = match model.kind() {
+            ModelKind::Lif | ModelKind::If => {
+                let lif = model.kind() == ModelKind::Lif;
+                Kind::Lif(Lif {
+                    p: LifParams {
+                        synapse: lif,
+                        alpha_syn: if lif {
+                            p("alpha_syn")?
+                        } else {
+                            Param::scalar(0.0)
+                        },
+                        alpha_mem: if lif {
+                            p("alpha_mem")?
+                        } else {
+                            Param::scalar(1.0)
+                        },
+                        threshold: p("threshold")?,
+                        bias: p("bias")?,
+                        gain: p("gain")?,
+                        v_min: p("v_min")?,
+                        reset: model.reset(),
+                        refractory: model.steps("refractory"),
+                    },
+                    i: zeros(),
+                    v: zeros(),
+                    r: vec![0; n],
+                })
+            }
+            ModelKind::Alif => Kind::Alif(Alif {
+                p: AlifParams {
+                    alpha_mem: p("alpha_mem")?,
+                    rho: p("rho")?,
+                    beta: p("beta")?,
+                    b0: p("b0")?,
+                    bias: p("bias")?,
+                    gain: p("gain")?,
+                    reset: model.reset(),
+                    refractory: model.steps("refractory"),
+                },
+                v: zeros(),
+                b: zeros(),
+                r: vec![0; n],
+            }),
+            ModelKind::SigmaDelta => Kind::SigmaDelta(SigmaDelta {
+                p: SigmaDeltaParams {
+                    alpha: p("alpha")?,
+                    threshold: p("threshold")?,
+                    act: model.act(),
+                    bias: p("bias")?,
+                    gain: p("gain")?,
+                },
+                h: zeros(),
+            }),
+            ModelKind::Li => Kind::Li(Li {
+                p: LiParams {
+                    alpha_syn: p("alpha_syn")?,
+                    alpha_mem: p("alpha_mem")?,
+                    bias: p("bias")?,
+                    gain: p("gain")?,
+                },
+                i: zeros(),
+                v: zeros(),
+            }),
+        };
+        Ok(Population { kind })
+    }
+
+    /// One step: `input` is the summed current `I[t]`, `out` the output
+    /// (previous step's on entry). Both have the population's size.
+    pub(super) fn step(&mut self, input: &[f32], out: &mut [f32]) {
+        match &mut self.kind {
+            Kind::Lif(m) => m.step(input, out),
+            Kind::Alif(m) => m.step(input, out),
+            Kind::SigmaDelta(m) => m.step(input, out),
+            Kind::Li(m) => m.step(input, out),
+        }
+    }
+
+    /// The state variable a probe reads, after this step's update.
+    pub(super) fn var(&self, var: ProbeVar) -> Option<&[f32]> {
+        match (&self.kind, var) {
+            (Kind::Lif(m), ProbeVar::V) => Some(&m.v),
+            (Kind::Lif(m), ProbeVar::I) => Some(&m.i),
+            (Kind::Alif(m), ProbeVar::V) => Some(&m.v),
+            (Kind::Alif(m), ProbeVar::B) => Some(&m.b),
+            (Kind::SigmaDelta(m), ProbeVar::V) => Some(&m.h),
+            (Kind::Li(m), ProbeVar::V) => Some(&m.v),
+            (Kind::Li(m), ProbeVar::I) => Some(&m.i),
+            _ => None,
+        }
+    }
+}
