@@ -1,0 +1,808 @@
+//! `place`: neurons → cores → chips, under every limit of the chip.
+//!
+//! 1. Partition (`chunk.rs`): each population is cut into the largest equal
+//!    chunks of consecutive neurons that one core holds under every limit at
+//!    once (neurons and the delay-ring trade-off, input axons, synapse
+//!    memory, profiles, synapse formats); a source whose neurons would need
+//!    more output axons than a core has gets smaller chunks.
+//! 2. Greedy (always available): chunks in dataflow order, first-fit into
+//!    the last few open cores.
+//! 3. ILP (`ilp.rs`, HiGHS through good_lp, under `--place-time`): chunks
+//!    that can share a core are packed to minimise cores, then traffic
+//!    between cores; then cores are assigned to chips to minimise traffic
+//!    between chips. Chunks too big to share a core each take one and stay
+//!    out of the ILP (they are the aggregate that makes large networks
+//!    tractable); large instances fall back to the greedy result.
+//! 4. Check (`check.rs`): an independent count of every per-core resource
+//!    from the graph; a placement that breaks a limit is refused.
+//!
+//! The same input gives the same placement (no randomness, a single solver
+//! thread, deterministic tie-breaking).
+
+pub mod check;
+pub mod chunk;
+pub mod ilp;
+pub mod traffic;
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use snn_ir::chip::ChipSpec;
+use snn_ir::{Graph, NodeId};
+
+use crate::manager::{PassDiag, Table};
+use chunk::{Capacity, Chunk, Resources, capacity, overflow};
+use ilp::{Item, SolveReport};
+use traffic::{ChunkIndex, Rates, Traffic};
+
+/// How placement should run.
+#[derive(Clone, Debug)]
+pub struct PlaceOptions {
+    /// Chips the system has.
+    pub chips: u32,
+    /// Time for the solver (split between the stages).
+    pub time_limit: Duration,
+    /// Expected spike rates (per neuron), e.g. from a reference run.
+    pub rates: Rates,
+    /// Largest number of items and traffic pairs an ILP may have.
+    pub ilp_items: usize,
+    pub ilp_pairs: usize,
+}
+
+impl Default for PlaceOptions {
+    fn default() -> Self {
+        PlaceOptions {
+            chips: 1,
+            time_limit: Duration::from_secs(10),
+            rates: Rates::new(),
+            ilp_items: 300,
+            ilp_pairs: 2000,
+        }
+    }
+}
+
+/// One core and what it holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Core {
+    pub chip: u32,
+    /// Index of the core within its chip.
+    pub core: u32,
+    /// Indices into `Placement::chunks`.
+    pub chunks: Vec<usize>,
+}
+
+/// Where every neuron goes, and what it costs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Placement {
+    pub chip: &'static str,
+    pub chips_available: u32,
+    pub chips_used: u32,
+    #[serde(skip)]
+    pub chunks: Vec<Chunk>,
+    pub cores: Vec<Core>,
+    /// A lower bound on the cores any placement needs.
+    pub lower_bound_cores: u32,
+    pub traffic: Traffic,
+    /// The same network packed in order (no optimisation), for comparison.
+    pub sequential_traffic: Traffic,
+    pub sequential_cores: u32,
+    pub solves: Vec<SolveReport>,
+    pub seconds: Seconds,
+    /// Resource use per core: (resource, used per core, limit).
+    pub usage: Vec<(String, Vec<u64>, u64)>,
+}
+
+/// Time per placement stage.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Seconds {
+    pub partition: f64,
+    pub greedy: f64,
+    pub ilp: f64,
+    pub traffic: f64,
+    pub check: f64,
+}
+
+impl Seconds {
+    pub fn total(&self) -> f64 {
+        self.partition + self.greedy + self.ilp + self.traffic + self.check
+    }
+}
+
+impl Placement {
+    /// (chip, core) of each chunk.
+    pub fn location(&self) -> Vec<(u32, u32)> {
+        let mut loc = vec![(0, 0); self.chunks.len()];
+        for c in &self.cores {
+            for &k in &c.chunks {
+                loc[k] = (c.chip, c.core);
+            }
+        }
+        loc
+    }
+
+    /// The report table of `snnc compile --report`.
+    pub fn tables(&self) -> Vec<Table> {
+        let mut summary = Table::new(format!("placement on {}", self.chip), &["", "value"]);
+        let cores = self.cores.len() as u32;
+        summary.row(vec![
+            "chips used".into(),
+            format!("{} of {}", self.chips_used, self.chips_available),
+        ]);
+        summary.row(vec!["cores used".into(), cores.to_string()]);
+        summary.row(vec![
+            "lower bound on cores".into(),
+            self.lower_bound_cores.to_string(),
+        ]);
+        let gap = if cores == 0 {
+            0.0
+        } else {
+            100.0 * (cores - self.lower_bound_cores.min(cores)) as f64 / cores as f64
+        };
+        summary.row(vec!["gap to the bound".into(), format!("{gap:.1}%")]);
+        summary.row(vec![
+            "inter-core traffic (spikes/step)".into(),
+            format!("{:.1}", self.traffic.inter_core),
+        ]);
+        summary.row(vec![
+            "inter-chip traffic (spikes/step)".into(),
+            format!("{:.1}", self.traffic.inter_chip),
+        ]);
+        summary.row(vec![
+            "sequential packing: cores, inter-core traffic".into(),
+            format!(
+                "{}, {:.1}",
+                self.sequential_cores, self.sequential_traffic.inter_core
+            ),
+        ]);
+        if self.sequential_traffic.inter_core > 0.0 {
+            let saved =
+                100.0 * (1.0 - self.traffic.inter_core / self.sequential_traffic.inter_core);
+            summary.row(vec![
+                "inter-core traffic saved vs sequential".into(),
+                format!("{saved:.1}%"),
+            ]);
+        }
+        let mut usage = Table::new(
+            "per-core utilisation",
+            &["limit", "min", "median", "max", "capacity"],
+        );
+        for (name, used, cap) in &self.usage {
+            let mut v = used.clone();
+            v.sort_unstable();
+            let pick = |q: usize| v.get(q).copied().unwrap_or(0);
+            usage.row(vec![
+                name.clone(),
+                pick(0).to_string(),
+                pick(v.len() / 2).to_string(),
+                pick(v.len().saturating_sub(1)).to_string(),
+                if *cap == u64::MAX {
+                    "-".into()
+                } else {
+                    cap.to_string()
+                },
+            ]);
+        }
+        let mut solver = Table::new(
+            "solver",
+            &["stage", "status", "variables", "constraints", "seconds"],
+        );
+        for s in &self.solves {
+            solver.row(vec![
+                s.stage.into(),
+                s.status.clone(),
+                s.variables.to_string(),
+                s.constraints.to_string(),
+                format!("{:.3}", s.seconds),
+            ]);
+        }
+        let mut times = Table::new("placement time per stage", &["stage", "seconds"]);
+        for (n, t) in [
+            ("partition", self.seconds.partition),
+            ("greedy", self.seconds.greedy),
+            ("ilp", self.seconds.ilp),
+            ("traffic", self.seconds.traffic),
+            ("check", self.seconds.check),
+        ] {
+            times.row(vec![n.into(), format!("{t:.3}")]);
+        }
+        vec![summary, usage, solver, times]
+    }
+}
+
+/// Combined resources of chunks on one core (input axons and memory added:
+/// an upper bound; profiles united).
+fn combine(a: &Resources, b: &Resources) -> Resources {
+    Resources {
+        neurons: a.neurons + b.neurons,
+        input_axons: a.input_axons + b.input_axons,
+        synapses: a.synapses + b.synapses,
+        // One more index bit per synapse covers the doubled neuron count.
+        memory_bits: a.memory_bits + b.memory_bits + a.synapses + b.synapses,
+        max_delay: a.max_delay.max(b.max_delay),
+        // Destinations on the other chunk's core may coincide: an upper bound.
+        output_axons: a.output_axons + b.output_axons,
+        compartment_profiles: a
+            .compartment_profiles
+            .union(&b.compartment_profiles)
+            .copied()
+            .collect(),
+        threshold_profiles: a
+            .threshold_profiles
+            .union(&b.threshold_profiles)
+            .copied()
+            .collect(),
+        synapse_formats: a
+            .synapse_formats
+            .union(&b.synapse_formats)
+            .copied()
+            .collect(),
+    }
+}
+
+/// A quick test on the counted resources (no sets built): `false` means
+/// `a` and `b` cannot share a core.
+fn might_fit(spec: &ChipSpec, a: &Resources, b: &Resources) -> bool {
+    let cap = capacity(spec, a.max_delay.max(b.max_delay));
+    a.output_axons + b.output_axons <= spec.output_axons_per_core as u64
+        && a.neurons + b.neurons <= cap.neurons
+        && a.input_axons + b.input_axons <= cap.input_axons
+        && a.memory_bits + b.memory_bits <= cap.memory_bits
+}
+
+fn fits(spec: &ChipSpec, r: &Resources) -> bool {
+    r.output_axons <= spec.output_axons_per_core as u64
+        && overflow(r, &capacity(spec, r.max_delay)).is_none()
+}
+
+/// First-fit of `order` into cores, trying only the last `window` open
+/// cores (window 1: plain in-order packing). Returns a core per chunk.
+fn first_fit(spec: &ChipSpec, chunks: &[Chunk], window: usize) -> Vec<usize> {
+    let mut open: Vec<(usize, Resources)> = Vec::new();
+    let mut core_of = vec![0; chunks.len()];
+    let mut next = 0;
+    for (k, c) in chunks.iter().enumerate() {
+        let from = open.len().saturating_sub(window);
+        let hit = (from..open.len()).find(|&o| {
+            might_fit(spec, &open[o].1, &c.res) && fits(spec, &combine(&open[o].1, &c.res))
+        });
+        match hit {
+            Some(o) => {
+                open[o].1 = combine(&open[o].1, &c.res);
+                core_of[k] = open[o].0;
+            }
+            None => {
+                open.push((next, c.res.clone()));
+                core_of[k] = next;
+                next += 1;
+            }
+        }
+    }
+    core_of
+}
+
+/// Places `g` on `spec` chips. On failure, the diagnostics say which
+/// population, which resource, by how much, and what to try.
+pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placement, Vec<PassDiag>> {
+    let mut seconds = Seconds::default();
+    let t = Instant::now();
+    // 1. Partition every population.
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut errors = Vec::new();
+    let parts: Vec<_> = {
+        use rayon::prelude::*;
+        g.populations()
+            .into_par_iter()
+            .map(|pop| (pop, chunk::partition(g, spec, pop)))
+            .collect()
+    };
+    for (pop, part) in parts {
+        match part {
+            Ok(c) => chunks.extend(c),
+            Err((resource, used, limit)) => errors.push(
+                PassDiag::error(
+                    "E0440",
+                    format!(
+                        "population {} does not fit a {} core: one neuron needs {used} {resource}, a core has {limit} (over by {})",
+                        g.label(pop),
+                        spec.name,
+                        used - limit
+                    ),
+                )
+                .at(g.span(pop), "even one of these neurons is too big for a core")
+                .help(fix_hint(resource)),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if let Err(e) = limit_output_axons(g, spec, &mut chunks) {
+        return Err(vec![*e]);
+    }
+    seconds.partition = t.elapsed().as_secs_f64();
+
+    // 2. Greedy packing, and the in-order baseline.
+    let t = Instant::now();
+    let greedy = first_fit(spec, &chunks, 64);
+    let sequential = first_fit(spec, &chunks, 1);
+    seconds.greedy = t.elapsed().as_secs_f64();
+
+    // 3. ILP over the chunks that can share a core.
+    let t = Instant::now();
+    let index = ChunkIndex::new(&chunks);
+    let smallest = chunks
+        .iter()
+        .min_by_key(|c| c.res.neurons)
+        .map(|c| c.res.clone());
+    let shareable: Vec<usize> = (0..chunks.len())
+        .filter(|&k| {
+            chunks.len() > 1
+                && smallest
+                    .as_ref()
+                    .is_some_and(|s| fits(spec, &combine(&chunks[k].res, s)))
+        })
+        .collect();
+    let mut core_of = greedy.clone();
+    let mut solves = Vec::new();
+    let half = opts.time_limit / 2;
+    if shareable.len() > opts.ilp_items {
+        solves.push(SolveReport {
+            stage: "pack chunks into cores",
+            status: format!(
+                "not run ({} shareable chunks, limit {}): greedy kept",
+                shareable.len(),
+                opts.ilp_items
+            ),
+            variables: 0,
+            constraints: 0,
+            seconds: 0.0,
+        });
+    } else if !shareable.is_empty() {
+        let mut group = vec![None; chunks.len()];
+        for (i, &k) in shareable.iter().enumerate() {
+            group[k] = Some(i);
+        }
+        let mut pairs = traffic::group_traffic(g, &chunks, &index, &opts.rates, &group);
+        pairs = ilp::heaviest(&pairs, opts.ilp_pairs);
+        let cap = capacity(
+            spec,
+            chunks.iter().map(|c| c.res.max_delay).max().unwrap_or(0),
+        );
+        let items: Vec<Item> = shareable.iter().map(|&k| item(&chunks[k].res)).collect();
+        let warm = ilp::renumber(&shareable.iter().map(|&k| greedy[k]).collect::<Vec<_>>());
+        let (bins, report) = ilp::pack(&items, &cap_vector(&cap), &pairs, &warm, half);
+        solves.push(report);
+        // Shareable chunks get fresh cores after the solo ones.
+        let solo_cores: Vec<usize> = {
+            let mut v: Vec<usize> = (0..chunks.len())
+                .filter(|k| !shareable.contains(k))
+                .map(|k| greedy[k])
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut remap = std::collections::HashMap::new();
+        for (n, c) in solo_cores.iter().enumerate() {
+            remap.insert(*c, n);
+        }
+        for (k, c) in core_of.iter_mut().enumerate() {
+            if !shareable.contains(&k) {
+                *c = remap[c];
+            }
+        }
+        for (i, &k) in shareable.iter().enumerate() {
+            core_of[k] = solo_cores.len() + bins[i];
+        }
+        // Keep dataflow order: renumber cores by their first chunk.
+        core_of = ilp::renumber(&core_of);
+    }
+    let cores_used = core_of.iter().copied().max().map_or(0, |m| m + 1);
+
+    // Cores → chips.
+    let per_chip = spec.cores_per_chip as usize;
+    let chips_needed = cores_used.div_ceil(per_chip).max(1);
+    if chips_needed > opts.chips as usize {
+        return Err(vec![too_big(
+            g,
+            spec,
+            &chunks,
+            cores_used,
+            chips_needed,
+            opts.chips,
+        )]);
+    }
+    let in_order: Vec<usize> = (0..cores_used).map(|c| c / per_chip).collect();
+    let chip_of_core = if chips_needed > 1 && cores_used <= opts.ilp_items {
+        let group: Vec<Option<usize>> = core_of.iter().map(|&c| Some(c)).collect();
+        let pairs = traffic::group_traffic(g, &chunks, &index, &opts.rates, &group);
+        let pairs = ilp::heaviest(&pairs, opts.ilp_pairs);
+        let (chips, report) =
+            ilp::split(cores_used, per_chip, chips_needed, &pairs, &in_order, half);
+        solves.push(report);
+        chips
+    } else {
+        if chips_needed > 1 {
+            solves.push(SolveReport {
+                stage: "assign cores to chips",
+                status: format!(
+                    "not run ({cores_used} cores, limit {}): in dataflow order",
+                    opts.ilp_items
+                ),
+                variables: 0,
+                constraints: 0,
+                seconds: 0.0,
+            });
+        }
+        in_order
+    };
+    seconds.ilp = t.elapsed().as_secs_f64();
+
+    // Number cores within each chip.
+    let mut cores: Vec<Core> = Vec::new();
+    let mut next_in_chip = vec![0u32; chips_needed];
+    let mut core_index = vec![None; cores_used];
+    for (k, &c) in core_of.iter().enumerate() {
+        let slot = *core_index[c].get_or_insert_with(|| {
+            let chip = chip_of_core[c];
+            let idx = next_in_chip[chip];
+            next_in_chip[chip] += 1;
+            cores.push(Core {
+                chip: chip as u32,
+                core: idx,
+                chunks: vec![],
+            });
+            cores.len() - 1
+        });
+        cores[slot].chunks.push(k);
+    }
+    let lower_bound_cores = lower_bound(spec, &chunks, &shareable);
+    let mut placement = Placement {
+        chip: spec.name,
+        chips_available: opts.chips,
+        chips_used: chip_of_core
+            .iter()
+            .copied()
+            .max()
+            .map_or(1, |m| m as u32 + 1),
+        chunks,
+        cores,
+        lower_bound_cores,
+        traffic: Traffic::default(),
+        sequential_traffic: Traffic::default(),
+        sequential_cores: sequential.iter().copied().max().map_or(0, |m| m as u32 + 1),
+        solves,
+        seconds,
+        usage: vec![],
+    };
+
+    // Traffic of the result and of the in-order packing.
+    let t = Instant::now();
+    let loc = placement.location();
+    placement.traffic = traffic::measure(g, &placement.chunks, &index, &loc, &opts.rates);
+    let seq_loc: Vec<(u32, u32)> = sequential
+        .iter()
+        .map(|&c| ((c / per_chip) as u32, (c % per_chip) as u32))
+        .collect();
+    placement.sequential_traffic =
+        traffic::measure(g, &placement.chunks, &index, &seq_loc, &opts.rates);
+    placement.seconds.traffic = t.elapsed().as_secs_f64();
+
+    // 4. The independent check.
+    let t = Instant::now();
+    let checked = check::check(g, spec, &placement);
+    placement.seconds.check = t.elapsed().as_secs_f64();
+    match checked {
+        Ok(usage) => {
+            placement.usage = usage;
+            Ok(placement)
+        }
+        Err(violations) => {
+            let shown: Vec<String> = violations.iter().take(5).cloned().collect();
+            let more = violations.len().saturating_sub(5);
+            Err(vec![PassDiag::error(
+                "E0900",
+                format!(
+                    "internal error: the placement breaks a limit: {}{}",
+                    shown.join("; "),
+                    if more > 0 {
+                        format!("; and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ),
+            )])
+        }
+    }
+}
+
+fn item(r: &Resources) -> Item {
+    Item {
+        need: vec![
+            r.neurons as f64,
+            r.input_axons as f64,
+            (r.memory_bits + r.synapses) as f64,
+            r.compartment_profiles.len() as f64,
+            r.threshold_profiles.len() as f64,
+            r.synapse_formats.len() as f64,
+        ],
+    }
+}
+
+fn cap_vector(c: &Capacity) -> Vec<f64> {
+    let f = |v: u64| if v == u64::MAX { 1e18 } else { v as f64 };
+    vec![
+        c.neurons as f64,
+        f(c.input_axons),
+        f(c.memory_bits),
+        f(c.compartment_profiles as u64),
+        f(c.threshold_profiles as u64),
+        f(c.synapse_formats as u64),
+    ]
+}
+
+/// Chunks that cannot share a core take one each; the rest need at least
+/// their total of each resource divided by a core's capacity.
+fn lower_bound(spec: &ChipSpec, chunks: &[Chunk], shareable: &[usize]) -> u32 {
+    let solo = chunks.len() - shareable.len();
+    let cap = cap_vector(&capacity(spec, 0));
+    let mut need = 0f64;
+    for d in 0..cap.len() {
+        let total: f64 = shareable
+            .iter()
+            .map(|&k| {
+                let r = &chunks[k].res;
+                [
+                    r.neurons as f64,
+                    r.input_axons as f64,
+                    r.memory_bits as f64,
+                    0.0,
+                    0.0,
+                    0.0,
+                ][d]
+            })
+            .sum();
+        need = need.max((total / cap[d]).ceil());
+    }
+    solo as u32 + need as u32
+}
+
+/// What to try when a resource overflows.
+fn fix_hint(resource: &str) -> String {
+    match resource {
+        "input axons" => "reduce the fan-in (prune synapses: `--prune`, a sparser `weight`), or split the layer".into(),
+        "synapse memory (bits)" => "use fewer weight bits (`--weight-bits`), fewer delay bits (`--delay-bits`), or prune delays (`--prune`)".into(),
+        "neurons" => "fewer delay bits (`--delay-bits`) give more compartments per core".into(),
+        "compartment profiles" | "threshold profiles" => {
+            "use fewer distinct per-neuron time constants or thresholds in the population".into()
+        }
+        _ => "prune synapses or delays".into(),
+    }
+}
+
+/// How many chunks each neuron of each population sends to.
+fn destinations(g: &Graph, chunks: &[Chunk]) -> std::collections::HashMap<NodeId, Vec<u32>> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let counters: std::collections::HashMap<NodeId, Vec<AtomicU32>> = g
+        .populations()
+        .into_iter()
+        .map(|pop| {
+            (
+                pop,
+                (0..g.shape(pop).len()).map(|_| AtomicU32::new(0)).collect(),
+            )
+        })
+        .collect();
+    chunks.par_iter().for_each(|c| {
+        for (pop, i) in traffic::sources(g, &[c]) {
+            if let Some(v) = counters.get(&pop) {
+                v[i as usize].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    counters
+        .into_iter()
+        .map(|(pop, v)| (pop, v.into_iter().map(AtomicU32::into_inner).collect()))
+        .collect()
+}
+
+/// Shrinks chunks whose neurons send to more cores than a core has output
+/// axons (assuming every target chunk is a core of its own).
+fn limit_output_axons(
+    g: &Graph,
+    spec: &ChipSpec,
+    chunks: &mut Vec<Chunk>,
+) -> Result<(), Box<PassDiag>> {
+    for _round in 0..64 {
+        let dest = destinations(g, chunks);
+        let per_chunk: Vec<u64> = chunks
+            .iter()
+            .map(|c| {
+                dest.get(&c.pop).map_or(0, |v| {
+                    v[c.start as usize..c.end as usize]
+                        .iter()
+                        .map(|&n| n as u64)
+                        .sum()
+                })
+            })
+            .collect();
+        let limit = spec.output_axons_per_core as u64;
+        if spec.single_destination {
+            let many = chunks.iter().find_map(|c| {
+                let v = dest.get(&c.pop)?;
+                (c.start..c.end)
+                    .find(|&i| v[i as usize] > 1)
+                    .map(|i| (&c.pop, i, v[i as usize]))
+            });
+            if let Some((pop, i, n)) = many {
+                return Err(Box::new(PassDiag::error(
+                    "E0441",
+                    format!(
+                        "neuron {i} of population {} sends to {n} cores, and a {} neuron has one destination",
+                        g.label(*pop),
+                        spec.name
+                    ),
+                )
+                .at(g.span(*pop), "more than one destination")
+                .help("its targets must fit on one core, or it needs copy neurons (the `legalize` pass adds them per projection)")));
+            }
+        }
+        if per_chunk.iter().all(|&n| n <= limit) {
+            for (c, &n) in chunks.iter_mut().zip(&per_chunk) {
+                c.res.output_axons = n;
+            }
+            return Ok(());
+        }
+        // Split every chunk over the limit in two; a single neuron over it
+        // cannot be helped.
+        let mut next: Vec<Chunk> = Vec::with_capacity(chunks.len() + 8);
+        let mut incoming: std::collections::HashMap<NodeId, (Vec<chunk::Incoming>, Vec<Vec<u32>>)> =
+            std::collections::HashMap::new();
+        for (c, &out) in chunks.iter().zip(&per_chunk) {
+            if out <= limit {
+                next.push(c.clone());
+                continue;
+            }
+            let pop = c.pop;
+            if c.end - c.start == 1 {
+                return Err(Box::new(
+                    PassDiag::error(
+                        "E0440",
+                        format!(
+                            "population {} does not fit a {} core: neuron {} sends to {out} cores, a core has {limit} output axons",
+                            g.label(pop),
+                            spec.name,
+                            c.start
+                        ),
+                    )
+                    .at(g.span(pop), "fan-out too large")
+                    .help("reduce the fan-out (prune synapses), so that each neuron's targets sit on fewer cores"),
+                ));
+            }
+            let (inc, counts) = incoming.entry(pop).or_insert_with(|| {
+                let inc = chunk::incoming(g, pop);
+                let slots = inc.iter().map(|p| p.source_slot + 1).max().unwrap_or(0);
+                let counts = (0..slots)
+                    .map(|s| {
+                        vec![
+                            0;
+                            inc.iter()
+                                .find(|p| p.source_slot == s)
+                                .map_or(0, |p| p.source_size) as usize
+                        ]
+                    })
+                    .collect();
+                (inc, counts)
+            });
+            let mid = c.start + (c.end - c.start) / 2;
+            for (a, b) in [(c.start, mid), (mid, c.end)] {
+                let res = chunk::measure(g, spec, pop, inc, a, b, counts);
+                next.push(Chunk {
+                    pop,
+                    start: a,
+                    end: b,
+                    res,
+                });
+            }
+        }
+        *chunks = next;
+    }
+    Err(Box::new(PassDiag::error(
+        "E0440",
+        "the network's fan-out does not fit the cores' output axons after 64 rounds of splitting"
+            .to_string(),
+    )))
+}
+
+/// The error for a network that needs more chips than the system has.
+fn too_big(
+    g: &Graph,
+    spec: &ChipSpec,
+    chunks: &[Chunk],
+    cores: usize,
+    chips: usize,
+    have: u32,
+) -> PassDiag {
+    // The population that takes the most cores.
+    let mut per_pop: Vec<(NodeId, usize)> = Vec::new();
+    for c in chunks {
+        match per_pop.iter_mut().find(|(p, _)| *p == c.pop) {
+            Some(e) => e.1 += 1,
+            None => per_pop.push((c.pop, 1)),
+        }
+    }
+    per_pop.sort_by_key(|(p, n)| (std::cmp::Reverse(*n), *p));
+    let (big, n) = per_pop[0];
+    let sample = chunks
+        .iter()
+        .find(|c| c.pop == big)
+        .expect("the population has chunks");
+    let cap = capacity(spec, sample.res.max_delay);
+    let limiting = [
+        ("neurons", sample.res.neurons as f64 / cap.neurons as f64),
+        (
+            "input axons",
+            sample.res.input_axons as f64 / cap.input_axons as f64,
+        ),
+        (
+            "synapse memory",
+            sample.res.memory_bits as f64 / cap.memory_bits as f64,
+        ),
+    ]
+    .into_iter()
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .map(|(n, _)| n)
+    .unwrap_or("neurons");
+    let board = spec.board_for(chips as u32).map_or(String::new(), |b| {
+        format!(" (smallest named system: {}, {} chips)", b.name, b.chips)
+    });
+    PassDiag::error(
+        "E0442",
+        format!(
+            "the network needs {cores} {} cores, {chips} chips; the system has {have} chip{} ({} cores)",
+            spec.name,
+            if have == 1 { "" } else { "s" },
+            have * spec.cores_per_chip
+        ),
+    )
+    .at(
+        g.span(big),
+        format!(
+            "takes {n} cores: {} neurons per core, limited by {limiting}",
+            sample.end - sample.start
+        ),
+    )
+    .help(format!(
+        "give more chips with `--chips {chips}`{board}, or shrink the network: prune synapses or delays (`--prune`), fewer delay bits (`--delay-bits`)"
+    ))
+}
+
+/// Per-population summary rows for reports: name, neurons, chunk size, chunks.
+pub fn population_table(g: &Graph, p: &Placement) -> Table {
+    let mut t = Table::new(
+        "populations",
+        &["population", "neurons", "neurons per core", "cores"],
+    );
+    for pop in g.populations() {
+        let ch: Vec<&Chunk> = p.chunks.iter().filter(|c| c.pop == pop).collect();
+        let per = ch.iter().map(|c| c.end - c.start).max().unwrap_or(0);
+        let loc = p.location();
+        let mut cores: Vec<(u32, u32)> = p
+            .chunks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.pop == pop)
+            .map(|(k, _)| loc[k])
+            .collect();
+        cores.sort_unstable();
+        cores.dedup();
+        t.row(vec![
+            g.label(pop),
+            g.shape(pop).len().to_string(),
+            per.to_string(),
+            cores.len().to_string(),
+        ]);
+    }
+    t
+}
