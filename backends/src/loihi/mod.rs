@@ -1,0 +1,5 @@
+//! Intel Loihi (the first generation).
+
+pub mod spec;
+
+pub use spec::TARGET;

@@ -1,0 +1,5 @@
+//! Intel Loihi 2.
+
+pub mod spec;
+
+pub use spec::TARGET;

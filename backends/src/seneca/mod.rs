@@ -1,0 +1,5 @@
+//! imec SENeCA.
+
+pub mod spec;
+
+pub use spec::TARGET;

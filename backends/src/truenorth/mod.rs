@@ -1,0 +1,5 @@
+//! IBM TrueNorth.
+
+pub mod spec;
+
+pub use spec::TARGET;
