@@ -1,0 +1,363 @@
+//! `snnc bench`: generate a large random network from seeded initializers and
+//! measure parse + lower time, the pass pipeline, placement (cores against
+//! the lower bound, traffic against in-order packing), peak memory, and
+//! reference throughput.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ndarray::Array2;
+use snn_runtime::reference::{Inputs, Simulator};
+
+use super::Outcome;
+use crate::driver::{self, Report};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Neurons in the recurrent population.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub neurons: u64,
+    /// Recurrent synapses (the density is synapses / neurons²).
+    #[arg(long, default_value_t = 100_000_000)]
+    pub synapses: u64,
+    /// Reference simulation steps to time.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Keep the generated `.snn` file here instead of a temporary directory.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
+    /// Time this backend's pass pipeline (fold, legalize, quantize, delays).
+    #[arg(long, default_value = "loihi")]
+    pub backend: String,
+    /// Chips of the system placed on (a number or a board name).
+    #[arg(long, default_value = "pohoiki-springs")]
+    pub chips: String,
+    /// Seconds the placement solver may take.
+    #[arg(long, default_value_t = 30.0)]
+    pub place_time: f64,
+    /// Instead, time the chip runtime (single thread) on the Brette et al.
+    /// CUBA network (4000 LIF, 80 inputs each) and on a 100k-neuron /
+    /// 10M-synapse network, compiled for `--backend`.
+    #[arg(long)]
+    pub runtime: bool,
+    /// Steps the runtime benchmarks run.
+    #[arg(long, default_value_t = 200)]
+    pub runtime_steps: usize,
+}
+
+/// The Brette et al. (2007) CUBA benchmark: 3200 excitatory and 800
+/// inhibitory LIF neurons, each receiving from 2% of all (80 inputs),
+/// driven by a bias above threshold so that activity is sustained.
+pub fn cuba_source() -> String {
+    "timestep 1ms;\n\
+     population e: lif[3200] { tau_mem = 20ms; tau_syn = 5ms; threshold = 1.0; bias = 0.06; refractory = 5; }\n\
+     population i: lif[800] { tau_mem = 20ms; tau_syn = 10ms; threshold = 1.0; bias = 0.06; refractory = 5; }\n\
+     e -> e { weight = sparse(density=0.02, values=0.02, seed=1); }\n\
+     e -> i { weight = sparse(density=0.02, values=0.02, seed=2); }\n\
+     i -> e { weight = sparse(density=0.02, values=-0.1, seed=3); }\n\
+     i -> i { weight = sparse(density=0.02, values=-0.1, seed=4); }\n\
+     output spikes = e;\n"
+        .to_string()
+}
+
+/// A recurrent LIF network of `n` neurons with `fan_in` random inputs each.
+pub fn recurrent_source(n: u64, fan_in: u64) -> String {
+    let density = fan_in as f64 / n as f64;
+    format!(
+        "timestep 1ms;\n\
+         population p: lif[{n}] {{ tau_mem = 20ms; tau_syn = 5ms; threshold = 1.0; bias = 0.06; refractory = 5; }}\n\
+         p -> p {{ weight = sparse(density={density:e}, values=normal(mean=0, std=0.02), seed=7); }}\n\
+         output spikes = p;\n"
+    )
+}
+
+/// Compiles `source` for `backend` in memory and times the runtime on it.
+fn runtime_case(name: &str, source: &str, backend: &str, steps: usize) -> Result<(), Report> {
+    let dir = std::env::temp_dir().join(format!("snnc-bench-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Report::error("E0202", e.to_string()))?;
+    let path = dir.join(format!("{name}.snn"));
+    std::fs::write(&path, source).map_err(|e| Report::error("E0202", e.to_string()))?;
+    let loaded = driver::load(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    let (g, _) = loaded?;
+    let target = snn_backends::target(backend)
+        .ok_or_else(|| Report::error("E0203", format!("no backend `{backend}`")))?;
+    let spec = snn_backends::chip(backend).ok_or_else(|| Report::error("E0203", "no chip"))?;
+    let t = Instant::now();
+    let compiled = snn_passes::run(
+        g,
+        &snn_passes::pipeline(target),
+        target,
+        &snn_passes::Options::default(),
+        &mut |_| {},
+    )
+    .map_err(|d| {
+        Report::error(
+            "E0900",
+            d.iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let opts = snn_passes::place::PlaceOptions {
+        chips: 1024,
+        ..Default::default()
+    };
+    let placement = snn_passes::place::place(&compiled.graph, spec, &opts).map_err(|d| {
+        Report::error(
+            "E0900",
+            d.iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let config = super::compile::emit(&path, &compiled.graph, &placement, backend)
+        .map_err(|d| Report::error("E0900", d.message))?;
+    let compile_s = t.elapsed().as_secs_f64();
+    let synapses: u64 = config
+        .cores
+        .iter()
+        .map(|(_, s)| s.target.len() as u64)
+        .sum();
+    let mut engine = snn_runtime::engine::Engine::new(config);
+    let t = Instant::now();
+    for _ in 0..steps {
+        engine.step(&[]);
+    }
+    let run_s = t.elapsed().as_secs_f64();
+    let s = &engine.stats;
+    println!(
+        "{name} on {backend}: {} neurons, {synapses} synapses, {} cores; compiled in {compile_s:.2} s; \
+         {steps} steps in {run_s:.3} s: {} spikes, {} synaptic events, {:.1} M synaptic events/s (one thread)",
+        s.neuron_updates / steps.max(1) as u64,
+        placement.cores.len(),
+        s.spikes,
+        s.synaptic_events,
+        s.synaptic_events as f64 / run_s / 1e6
+    );
+    Ok(())
+}
+
+/// The benchmark network: 1,000 inputs with a sparse fan-in, a recurrent LIF
+/// population, and a 10-unit leaky readout.
+pub fn source(neurons: u64, synapses: u64) -> String {
+    let density = synapses as f64 / (neurons as f64 * neurons as f64);
+    let fan_in = (density * neurons as f64).max(1.0);
+    // Recurrent weights scaled so the population stays sparsely active.
+    let std = 0.5 / fan_in.sqrt();
+    format!(
+        "// Synthetic benchmark network (snnc bench).\n\
+         timestep 1ms;\n\
+         input x[1000];\n\
+         const W_in: [{neurons}, 1000] = sparse(density=0.01, values=normal(mean=0.1, std=0.3), seed=1);\n\
+         const W: [{neurons}, {neurons}] = sparse(density={density:e}, values=normal(mean=0, std={std:e}), seed=2);\n\
+         const W_out: [10, {neurons}] = sparse(density=0.001, values=normal(std=0.1), seed=3);\n\
+         population p: lif[{neurons}] {{ tau_syn = 5ms; tau_mem = 20ms; threshold = 1.0; }}\n\
+         population r: li[10] {{ tau_mem = 20ms; }}\n\
+         x -> p {{ weight = W_in; }}\n\
+         p -> p {{ weight = W; }}\n\
+         p -> r {{ weight = W_out; }}\n\
+         output y = r;\n"
+    )
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), in bytes.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Places the compiled benchmark network and prints cores against the
+/// lower bound and traffic against in-order packing.
+fn place(g: &snn_ir::Graph, args: &Args) -> Result<(), Report> {
+    let spec = snn_backends::chip(&args.backend)
+        .ok_or_else(|| Report::error("E0203", format!("no chip `{}`", args.backend)))?;
+    let chips = super::compile::chips_arg(spec, &args.chips)?;
+    let options = snn_passes::place::PlaceOptions {
+        chips,
+        time_limit: std::time::Duration::from_secs_f64(args.place_time),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    match snn_passes::place::place(g, spec, &options) {
+        Ok(p) => {
+            let cores = p.cores.len() as f64;
+            let st = &p.seconds;
+            println!(
+                "place stages: partition {:.2} s, greedy {:.2} s, ilp {:.2} s, traffic {:.2} s, check {:.2} s",
+                st.partition, st.greedy, st.ilp, st.traffic, st.check
+            );
+            println!(
+                "place on {} chips: {:.2} s; {} cores on {} chips, lower bound {} ({:.4}x); \
+                 inter-core traffic {:.0} vs {:.0} in order ({:.1}% less), inter-chip {:.0}; peak memory {}",
+                chips,
+                t.elapsed().as_secs_f64(),
+                p.cores.len(),
+                p.chips_used,
+                p.lower_bound_cores,
+                cores / f64::from(p.lower_bound_cores.max(1)),
+                p.traffic.inter_core,
+                p.sequential_traffic.inter_core,
+                100.0 * (1.0 - p.traffic.inter_core / p.sequential_traffic.inter_core.max(1e-9)),
+                p.traffic.inter_chip,
+                gib(peak_rss())
+            );
+        }
+        Err(d) => {
+            let msgs: Vec<String> = d.iter().map(|d| d.message.clone()).collect();
+            println!(
+                "place: failed after {:.2} s: {}",
+                t.elapsed().as_secs_f64(),
+                msgs.join("; ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn gib(b: Option<u64>) -> String {
+    b.map_or("unknown".into(), |b| {
+        format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64)
+    })
+}
+
+pub fn run(args: Args) -> Outcome {
+    if args.runtime {
+        runtime_case("cuba", &cuba_source(), &args.backend, args.runtime_steps)?;
+        runtime_case(
+            "recurrent-100k",
+            &recurrent_source(100_000, 100),
+            &args.backend,
+            args.runtime_steps,
+        )?;
+        return Ok(Report::default());
+    }
+    if args.neurons == 0 || args.synapses > args.neurons * args.neurons {
+        return Err(Report::error(
+            "E0300",
+            "need neurons >= 1 and synapses <= neurons²",
+        ));
+    }
+    let dir = match &args.keep {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("snnc-bench-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Report::error("E0202", format!("cannot create {}: {e}", dir.display())))?;
+    let path = dir.join("bench.snn");
+    std::fs::write(&path, source(args.neurons, args.synapses))
+        .map_err(|e| Report::error("E0202", format!("cannot write {}: {e}", path.display())))?;
+    eprintln!("generating and lowering {} ...", path.display());
+
+    let t0 = Instant::now();
+    let loaded = driver::load(&path);
+    let lower_s = t0.elapsed().as_secs_f64();
+    let lower_peak = peak_rss();
+    if args.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (g, warnings) = loaded?;
+    let synapses: u64 = g
+        .nodes()
+        .into_iter()
+        .filter_map(|n| match g.op(n) {
+            snn_ir::Op::Project(p) => Some(g.tensor(p.weights).stored()),
+            _ => None,
+        })
+        .sum();
+    println!("network: {}", super::check::summary(&g));
+    println!(
+        "parse + lower: {lower_s:.2} s, peak memory {}",
+        gib(lower_peak)
+    );
+
+    let target = snn_backends::target(&args.backend).ok_or_else(|| {
+        Report::error(
+            "E0203",
+            format!(
+                "unknown backend `{}`; the backends are {}",
+                args.backend,
+                snn_backends::NAMES.join(", ")
+            ),
+        )
+    })?;
+    let tp = Instant::now();
+    let passes = snn_passes::pipeline(target);
+    let compiled = snn_passes::run(
+        g.clone(),
+        &passes,
+        target,
+        &snn_passes::Options::default(),
+        &mut |_| {},
+    );
+    let passes_s = tp.elapsed().as_secs_f64();
+    match compiled {
+        Ok(o) => {
+            let per: Vec<String> = o
+                .reports
+                .iter()
+                .map(|r| format!("{} {:.2} s", r.pass, r.time.as_secs_f64()))
+                .collect();
+            println!(
+                "passes for {}: {passes_s:.2} s ({}); peak memory {}",
+                target.name,
+                per.join(", "),
+                gib(peak_rss())
+            );
+            place(&o.graph, &args)?;
+        }
+        Err(d) => {
+            let msgs: Vec<String> = d.iter().map(|d| d.message.clone()).collect();
+            println!(
+                "passes for {}: failed after {passes_s:.2} s: {}",
+                target.name,
+                msgs.join("; ")
+            );
+        }
+    }
+
+    let t1 = Instant::now();
+    let mut sim = Simulator::new(&g).map_err(|e| Report::error("E0300", e.to_string()))?;
+    let setup_s = t1.elapsed().as_secs_f64();
+    // Poisson-like input: each of the 1,000 inputs is 1 with probability 0.05.
+    let init = snn_ir::tensor::Init::Sparse {
+        density: 0.05,
+        dist: snn_ir::tensor::Dist::Constant(1.0),
+        seed: 9,
+    };
+    let pattern = init
+        .generate(&[args.steps as u32, 1000])
+        .ok()
+        .and_then(|d| d.pattern)
+        .ok_or_else(|| Report::error("E0900", "input generation failed"))?;
+    let mut x = Array2::<f32>::zeros((args.steps, 1000));
+    for r in 0..args.steps {
+        for k in pattern.row(r) {
+            x[[r, pattern.col_idx[k] as usize]] = 1.0;
+        }
+    }
+    let inputs = Inputs::split(&g, x.view()).map_err(|e| Report::error("E0300", e.to_string()))?;
+    let pop = g.populations()[0];
+    let t2 = Instant::now();
+    sim.run(&inputs, args.steps)
+        .map_err(|e| Report::error("E0300", e.to_string()))?;
+    let sim_s = t2.elapsed().as_secs_f64();
+    let active = sim
+        .value(pop)
+        .map_or(0, |v| v.iter().filter(|&&s| s != 0.0).count());
+    let macs = synapses as f64 * args.steps as f64;
+    println!(
+        "reference: setup {setup_s:.2} s; {} steps in {sim_s:.2} s ({:.1} ms/step); {:.2} G multiply-adds/s \
+         (synapses x steps / time; {:.2}% of neurons spiking at the last step); peak memory {}",
+        args.steps,
+        1e3 * sim_s / args.steps as f64,
+        macs / sim_s / 1e9,
+        100.0 * active as f64 / args.neurons as f64,
+        gib(peak_rss())
+    );
+    Ok(warnings)
+}

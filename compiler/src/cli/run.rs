@@ -1,0 +1,347 @@
+//! `snnc run DIR`: execute a chip configuration on the built-in runtime, and
+//! `snnc compare FILE --backend B`: compile, run the chip version and the
+//! float reference on the same input, and say how far apart they are.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use snn_runtime::config::Config;
+use snn_runtime::engine::Engine;
+
+use super::Outcome;
+use super::passes::{self, PassArgs};
+use crate::arrays::{self, Array};
+use crate::driver::{self, Report};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A configuration directory written by `snnc compile -o DIR`.
+    pub dir: PathBuf,
+    /// Input: a `[T, N]` .npy (the inputs' columns in manifest order) or an
+    /// .npz with one `[T, size]` array per input name.
+    #[arg(long, value_name = "X.npy")]
+    pub input: PathBuf,
+    /// Where to write the outputs: `Y.npy` (one output), `Y.npz`, or a
+    /// directory of `<name>.npy`.
+    #[arg(long, value_name = "Y.npy")]
+    pub output: PathBuf,
+    /// Steps to run (default: the input's rows; zeros after them).
+    #[arg(long, value_name = "T")]
+    pub steps: Option<usize>,
+    /// Print spikes, synaptic events, per-core activity and an energy
+    /// estimate from the chip's per-operation figures.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+fn bad(code: &'static str, msg: impl Into<String>) -> Report {
+    Report::error(code, msg)
+}
+
+/// Each input's `[T, size]` rows, in manifest order.
+fn read_input(config: &Config, path: &Path) -> Result<Vec<Vec<Vec<f32>>>, Report> {
+    let m = &config.manifest;
+    let mut file = arrays::open(path).map_err(|e| bad("E0300", e.to_string()))?;
+    let to_rows = |name: &str, a: Array| -> Result<Vec<Vec<f32>>, Report> {
+        let mat = super::sim::matrix(path, name, a)?;
+        Ok(mat.outer_iter().map(|r| r.to_vec()).collect())
+    };
+    if file.format() == arrays::Format::Npy {
+        let name = file.names().into_iter().next().unwrap_or_default();
+        let a = file.get(&name).map_err(|e| bad("E0300", e.to_string()))?;
+        let rows = to_rows(&name, a)?;
+        let width: usize = m.inputs.iter().map(|i| i.size as usize).sum();
+        if let Some(r) = rows.first().filter(|r| r.len() != width) {
+            return Err(bad(
+                "E0300",
+                format!(
+                    "{}: {} columns, but the configuration's inputs take {width} ({})",
+                    path.display(),
+                    r.len(),
+                    m.inputs
+                        .iter()
+                        .map(|i| format!("{} [{}]", i.name, i.size))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        for i in &m.inputs {
+            let n = i.size as usize;
+            out.push(rows.iter().map(|r| r[at..at + n].to_vec()).collect());
+            at += n;
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for i in &m.inputs {
+        let a = file.get(&i.name).map_err(|e| bad("E0300", e.to_string()))?;
+        let rows = to_rows(&i.name, a)?;
+        if let Some(r) = rows.first().filter(|r| r.len() != i.size as usize) {
+            return Err(bad(
+                "E0300",
+                format!(
+                    "{}: input `{}` has {} columns, expected {}",
+                    path.display(),
+                    i.name,
+                    r.len(),
+                    i.size
+                ),
+            ));
+        }
+        out.push(rows);
+    }
+    Ok(out)
+}
+
+/// Runs `engine` for `steps` on `input` (rows per input).
+pub fn execute(
+    engine: &mut Engine,
+    input: &[Vec<Vec<f32>>],
+    steps: usize,
+) -> Vec<(String, Vec<Vec<f32>>)> {
+    let sizes: Vec<usize> = engine
+        .config()
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.size as usize)
+        .collect();
+    engine.run(steps, &|t| {
+        input
+            .iter()
+            .zip(&sizes)
+            .map(|(rows, &n)| rows.get(t).cloned().unwrap_or_else(|| vec![0.0; n]))
+            .collect()
+    })
+}
+
+fn write(outputs: &[(String, Vec<Vec<f32>>)], path: &Path) -> Result<(), Report> {
+    let arrays: Vec<(String, Array)> = outputs
+        .iter()
+        .map(|(name, rows)| {
+            let m = rows.first().map_or(0, Vec::len);
+            (name.clone(), Array::f32(vec![rows.len(), m], rows.concat()))
+        })
+        .collect();
+    super::sim::write_arrays(&arrays, path)
+}
+
+/// The `--stats` text.
+pub fn stats_text(engine: &Engine, seconds: f64) -> String {
+    let s = &engine.stats;
+    let e = engine.config().manifest.energy;
+    let joules = (s.synaptic_events as f64 * e.synaptic_op_pj
+        + s.neuron_updates as f64 * e.neuron_update_pj
+        + s.spikes as f64 * e.spike_pj)
+        * 1e-12;
+    let per_core = engine.per_core();
+    let busiest = per_core.iter().copied().max().unwrap_or(0);
+    let active = per_core.iter().filter(|&&n| n > 0).count();
+    let mut out = format!(
+        "steps {}; spikes and messages sent {} (inputs {}); synaptic events {} (effective SynOps; dense SynOps {}, {:.1}% of them)\n",
+        s.steps,
+        s.spikes,
+        s.input_events,
+        s.synaptic_events,
+        s.dense_synops,
+        100.0 * s.synaptic_events as f64 / s.dense_synops.max(1) as f64
+    );
+    out.push_str(&format!(
+        "cores {} ({} received events; busiest {} synaptic events); energy estimate {:.3} µJ ({:.1} pJ per synaptic op, {:.1} per neuron update, {:.1} per spike, from the {} figures)\n",
+        per_core.len(),
+        active,
+        busiest,
+        joules * 1e6,
+        e.synaptic_op_pj,
+        e.neuron_update_pj,
+        e.spike_pj,
+        engine.config().manifest.backend
+    ));
+    out.push_str(&format!(
+        "model time {:.3} s at {} µs per step; simulated in {seconds:.3} s ({:.1} M synaptic events/s)\n",
+        s.steps as f64 * engine.config().manifest.timestep_us * 1e-6,
+        engine.config().manifest.timestep_us,
+        s.synaptic_events as f64 / seconds.max(1e-9) / 1e6
+    ));
+    out
+}
+
+pub fn run(args: Args) -> Outcome {
+    let config =
+        Config::read(&args.dir).map_err(|e| bad("E0500", format!("invalid configuration: {e}")))?;
+    let input = read_input(&config, &args.input)?;
+    let steps = args
+        .steps
+        .unwrap_or_else(|| input.iter().map(Vec::len).max().unwrap_or(0));
+    let mut engine = Engine::new(config);
+    let t = Instant::now();
+    let out = execute(&mut engine, &input, steps);
+    let seconds = t.elapsed().as_secs_f64();
+    write(&out, &args.output)?;
+    eprintln!(
+        "ran {steps} steps in {seconds:.3} s; wrote {} output{} to {}",
+        out.len(),
+        if out.len() == 1 { "" } else { "s" },
+        args.output.display()
+    );
+    if args.stats {
+        print!("{}", stats_text(&engine, seconds));
+    }
+    Ok(Report::default())
+}
+
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// The model.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub passes: PassArgs,
+    /// Input `[T, N]` .npy or named .npz (default: `input.npy` beside the model).
+    #[arg(long, value_name = "X.npy")]
+    pub input: Option<PathBuf>,
+    /// The system: chips or a board name.
+    #[arg(long, value_name = "N|BOARD", default_value = "1")]
+    pub chips: String,
+}
+
+/// One output's agreement.
+pub struct Agreement {
+    pub output: String,
+    pub max_abs_error: f64,
+    pub mean_abs_error: f64,
+    pub correlation: Option<f64>,
+    /// Share of steps where both versions have the same arg-max (for
+    /// outputs of more than one element).
+    pub argmax_steps: Option<f64>,
+    /// Whether the arg-max of the output summed over time agrees.
+    pub argmax_total: Option<bool>,
+}
+
+pub fn agreement(name: &str, chip: &[Vec<f32>], float: &ndarray::Array2<f32>) -> Agreement {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    let mut same = 0usize;
+    let steps = float.nrows().min(chip.len());
+    let m = float.ncols();
+    let argmax = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+    };
+    let mut sum_c = vec![0f64; m];
+    let mut sum_f = vec![0f64; m];
+    for (t, row) in chip.iter().enumerate().take(steps) {
+        let f: Vec<f64> = float.row(t).iter().map(|&v| v as f64).collect();
+        let c: Vec<f64> = row.iter().map(|&v| v as f64).collect();
+        same += usize::from(argmax(&f) == argmax(&c));
+        for k in 0..m.min(c.len()) {
+            sum_f[k] += f[k];
+            sum_c[k] += c[k];
+        }
+        x.extend(f);
+        y.extend(c);
+    }
+    let n = x.len().max(1) as f64;
+    Agreement {
+        output: name.into(),
+        max_abs_error: x
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max),
+        mean_abs_error: x.iter().zip(&y).map(|(a, b)| (a - b).abs()).sum::<f64>() / n,
+        correlation: super::compile::correlation(&x, &y),
+        argmax_steps: (m > 1).then(|| same as f64 / steps.max(1) as f64),
+        argmax_total: (m > 1).then(|| argmax(&sum_f) == argmax(&sum_c)),
+    }
+}
+
+pub fn compare(args: CompareArgs) -> Outcome {
+    let (g, mut report) = driver::load(&args.file)?;
+    let Some(target) = args.passes.target()? else {
+        return Err(Report::error(
+            "E0203",
+            format!(
+                "say which chip: --backend {}",
+                snn_backends::NAMES.join("|")
+            ),
+        ));
+    };
+    let spec =
+        snn_backends::chip(target.name).ok_or_else(|| Report::error("E0203", "no chip limits"))?;
+    let original = g.clone();
+    let outcome = match passes::run(g, target, &args.passes, &mut report, &mut |_| {}) {
+        Ok(o) => o,
+        Err(passes::Stopped) => return Err(report),
+    };
+    let chips = super::compile::chips_arg(spec, &args.chips)?;
+    let options = snn_passes::place::PlaceOptions {
+        chips,
+        ..Default::default()
+    };
+    let placement = match snn_passes::place::place(&outcome.graph, spec, &options) {
+        Ok(p) => p,
+        Err(d) => {
+            passes::extend(&mut report, &d);
+            return Err(report);
+        }
+    };
+    let config = match super::compile::emit(&args.file, &outcome.graph, &placement, target.name) {
+        Ok(c) => c,
+        Err(d) => {
+            passes::extend(&mut report, &[*d]);
+            return Err(report);
+        }
+    };
+    let path = args
+        .input
+        .clone()
+        .unwrap_or_else(|| args.file.with_file_name("input.npy"));
+    let inputs = super::sim::read_inputs(&original, &path)?;
+    let steps = inputs.rows();
+    let float = snn_runtime::reference::simulate(&original, &inputs, steps)
+        .map_err(|e| Report::error("E0300", e.to_string()))?;
+    let rows = read_input(&config, &path)?;
+    let mut engine = Engine::new(config);
+    let t = Instant::now();
+    let chip = execute(&mut engine, &rows, steps);
+    let seconds = t.elapsed().as_secs_f64();
+    let mut table = snn_passes::Table::new(
+        format!(
+            "{} on {} against the float reference ({steps} steps)",
+            args.file.display(),
+            target.name
+        ),
+        &[
+            "output",
+            "max |error|",
+            "mean |error|",
+            "correlation",
+            "arg-max agreement (steps)",
+            "arg-max of the sum",
+        ],
+    );
+    for (name, rows) in &chip {
+        let Some(f) = float.get(name) else { continue };
+        let a = agreement(name, rows, f);
+        table.row(vec![
+            a.output,
+            format!("{:.4e}", a.max_abs_error),
+            format!("{:.4e}", a.mean_abs_error),
+            a.correlation.map_or("-".into(), |c| format!("{c:.4}")),
+            a.argmax_steps
+                .map_or("-".into(), |s| format!("{:.1}%", 100.0 * s)),
+            a.argmax_total.map_or(
+                "-".into(),
+                |b| if b { "same".into() } else { "differs".into() },
+            ),
+        ]);
+    }
+    print!("{}", table.render());
+    print!("{}", stats_text(&engine, seconds));
+    Ok(report)
+}
