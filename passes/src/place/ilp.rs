@@ -95,8 +95,21 @@ pub fn pack(
         model.add_constraint(constraint!(xi.iter().copied().sum::<Expression>() == 1));
         rows += 1;
     }
+    // A resource whose total over all items fits one bin never binds; an
+    // unlimited one (a huge capacity) would only hurt the solver's numerics
+    // (HiGHS refuses matrix entries above 1e15).
+    let binding: Vec<(usize, f64)> = cap
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(d, c)| items.iter().map(|it| it.need[d]).sum::<f64>() > c)
+        .collect();
     for b in 0..bins {
-        for (d, &c) in cap.iter().enumerate() {
+        // Only an open bin takes items.
+        let members: Expression = (b..n).map(|i| x[i][b]).sum();
+        model.add_constraint(constraint!(members <= (n as f64) * y[b]));
+        rows += 1;
+        for &(d, c) in &binding {
             let used: Expression = (b..n).map(|i| items[i].need[d] * x[i][b]).sum();
             model.add_constraint(constraint!(used <= c * y[b]));
             rows += 1;
