@@ -164,3 +164,63 @@ fn the_chip_runtime_is_deterministic() {
     assert_eq!(a[0].max_abs_error.to_bits(), b[0].max_abs_error.to_bits());
     assert_eq!(a[0].mean_abs_error.to_bits(), b[0].mean_abs_error.to_bits());
 }
+
+/// A network without inputs runs without `--input`, for `--steps` steps;
+/// without `--steps` nothing says how long, which is an error.
+#[test]
+fn a_network_without_inputs_runs_for_the_steps_given() {
+    let dir = std::env::temp_dir().join(format!("snnc-noinput-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.snn");
+    // bias 0.5 per step with v ← v·(1 − 1/2): v = 0.5, 0.75, 0.875, ... and
+    // the threshold 0.8 is crossed at the third step, every third step.
+    std::fs::write(
+        &model,
+        "timestep 1ms;\n\
+         population p: lif[2] { alpha_mem = 0.5; threshold = 0.8; bias = 0.5; }\n\
+         output s = p;\n",
+    )
+    .unwrap();
+    let snnc = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = dir.join("out");
+    let o = snnc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "--backend",
+        "loihi",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = snnc(&["run", out.to_str().unwrap(), "--output", "x.npy"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("the network has no inputs, so nothing says how long to run: give --steps T"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let y = dir.join("y.npy");
+    let o = snnc(&[
+        "run",
+        out.to_str().unwrap(),
+        "--steps",
+        "6",
+        "--output",
+        y.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut file = snnc::arrays::open(&y).unwrap();
+    let name = file.names().into_iter().next().unwrap();
+    let spikes = file.get(&name).unwrap().to_f32().unwrap();
+    assert_eq!(
+        spikes,
+        vec![0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -101,6 +101,144 @@ struct GroupRun {
     model: Model,
     params: Params,
     state: State,
+    /// Loihi CUBA groups (`lif`, `if`, `li`) run from this instead of
+    /// `params`/`state`; their voltages are read from it, and their spikes
+    /// are marked in `Engine::sent` sparsely (see `Engine::marked`).
+    cuba: Option<Cuba>,
+    /// Whether any graded synapse reaches the group (else its graded
+    /// buffers stay zero and are not read).
+    graded_in: bool,
+}
+
+/// A Loihi CUBA group with its constants pre-shifted and its state in
+/// `i32` (both registers are 24-bit), so one step is a tight loop.
+struct Cuba {
+    /// `4096 − (du + 1)` and `4096 − dv`: the decays' retained fractions.
+    keep_u: Vec<i32>,
+    keep_v: Vec<i32>,
+    /// `bias_mant · 2^bias_exp` and `vth · 2^6`.
+    bias: Vec<i32>,
+    vth: Vec<i32>,
+    /// Each constant is stored once when the whole group shares it, and
+    /// indexed with `j & mask` (0 for one value, all ones per neuron), so
+    /// a uniform group reads no per-neuron constants at all.
+    mask_u: usize,
+    mask_v: usize,
+    mask_bias: usize,
+    mask_vth: usize,
+    vmin: i32,
+    refractory: u32,
+    reset_subtract: bool,
+    spiking: bool,
+    u: Vec<i32>,
+    v: Vec<i32>,
+    refr: Vec<u32>,
+    /// Scratch: the compartments that spiked this step.
+    fired: Vec<u32>,
+}
+
+impl Cuba {
+    fn new(p: &LoihiGroup, count: usize, spiking: bool) -> Cuba {
+        // One value when all agree, else one per neuron; and its mask.
+        fn shared(v: Vec<i32>) -> (Vec<i32>, usize) {
+            if v.windows(2).all(|w| w[0] == w[1]) && !v.is_empty() {
+                (vec![v[0]], 0)
+            } else {
+                (v, usize::MAX)
+            }
+        }
+        let (keep_u, mask_u) = shared(p.du.iter().map(|&d| 4096 - (d as i32 + 1)).collect());
+        let (keep_v, mask_v) = shared(p.dv.iter().map(|&d| 4096 - d as i32).collect());
+        let (bias, mask_bias) = shared(
+            p.bias_mant
+                .iter()
+                .zip(&p.bias_exp)
+                .map(|(&m, &e)| (m as i32) << e)
+                .collect(),
+        );
+        let (vth, mask_vth) = shared(p.vth.iter().map(|&t| (t as i32) << 6).collect());
+        Cuba {
+            keep_u,
+            keep_v,
+            bias,
+            vth,
+            mask_u,
+            mask_v,
+            mask_bias,
+            mask_vth,
+            vmin: p.vmin,
+            refractory: p.refractory,
+            reset_subtract: p.reset_subtract,
+            spiking,
+            u: vec![0; count],
+            v: vec![0; count],
+            refr: vec![0; count],
+            fired: vec![0; count],
+        }
+    }
+
+    /// One step of every compartment: `input(j)` is compartment j's
+    /// synaptic input; spikes are appended to `fired` (as `first + j`).
+    /// Same arithmetic as [`loihi_cuba`].
+    #[inline(always)]
+    fn step(
+        &mut self,
+        mut input: impl FnMut(usize) -> i64,
+        first: usize,
+        fired: &mut Vec<(usize, f64)>,
+    ) {
+        /// `x · keep / 4096` rounded toward zero, without a branch on the
+        /// sign (which is unpredictable): negate, scale, negate back.
+        #[inline(always)]
+        fn decay(x: i32, keep: i32) -> i64 {
+            let sign = (x >> 31) as i64; // 0 or -1
+            let m = ((x.unsigned_abs() as u64 * keep as u64) >> 12) as i64;
+            (m ^ sign) - sign
+        }
+        let n = self.u.len();
+        let (keep_u, keep_v, bias, vth) = (
+            self.keep_u.as_slice(),
+            self.keep_v.as_slice(),
+            self.bias.as_slice(),
+            self.vth.as_slice(),
+        );
+        let (mu, mv, mb, mt) = (self.mask_u, self.mask_v, self.mask_bias, self.mask_vth);
+        let (u, v, refr) = (&mut self.u[..n], &mut self.v[..n], &mut self.refr[..n]);
+        let (vmin, spiking, subtract, refractory) = (
+            self.vmin as i64,
+            self.spiking,
+            self.reset_subtract,
+            self.refractory,
+        );
+        // Spikes are noted in a scratch list (no allocation in the loop, so
+        // the loop's pointers stay in registers) and sent afterwards.
+        let fired_here = &mut self.fired[..n];
+        let mut count = 0usize;
+        for j in 0..n {
+            let uu = wrap24(decay(u[j], keep_u[j & mu]) + input(j)) as i32;
+            u[j] = uu;
+            if refr[j] > 0 {
+                refr[j] -= 1;
+                continue;
+            }
+            let vv = (decay(v[j], keep_v[j & mv]) + uu as i64 + bias[j & mb] as i64)
+                .clamp(vmin, V_MAX) as i32;
+            let th = vth[j & mt];
+            let spike = spiking && vv > th;
+            let reset = if subtract { vv - th } else { 0 };
+            v[j] = if spike { reset } else { vv };
+            if spike {
+                refr[j] = refractory;
+                fired_here[count] = j as u32;
+                count += 1;
+            }
+        }
+        fired.extend(
+            fired_here[..count]
+                .iter()
+                .map(|&j| (first + j as usize, 1.0)),
+        );
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -131,6 +269,12 @@ pub struct Engine {
     /// changes (added to `acc`, the persistent sum).
     spike: Vec<f64>,
     graded: Vec<f64>,
+    /// On integer chips whose spike sums provably fit (see [`Engine::new`]),
+    /// spikes go to this `i32` ring instead of `spike`, with `fan_wi` as
+    /// the weights: half the memory traffic and no float rounding.
+    int_spikes: bool,
+    ispike: Vec<i32>,
+    fan_wi: Vec<i32>,
     acc: Vec<f64>,
     /// Fan-out lists: sources are the neurons (global index), then the
     /// input channels (in manifest order).
@@ -152,7 +296,11 @@ pub struct Engine {
     order: Vec<usize>,
     out_scale: Vec<f64>,
     sent: Vec<f64>,
+    /// Neurons of CUBA groups whose `sent` is 1 from the last step.
+    marked: Vec<usize>,
     voltage: Vec<f64>,
+    /// The group of every neuron (an index into `groups`).
+    group_of: Vec<u32>,
     enc: Vec<Vec<f64>>,
     events: Vec<(usize, f64)>,
     t: usize,
@@ -261,7 +409,47 @@ impl Engine {
             })
             .collect();
         drop(sources);
+        // Spikes (unit payloads on non-graded axons) can be summed exactly
+        // in `i32` when every such weight is an integer and, for every
+        // target, the sum of the magnitudes of all its spike synapses stays
+        // below 2^31: a ring slot receives each synapse at most once, so no
+        // slot can overflow.
+        let int_spikes = !float && {
+            let mut bound = vec![0f64; neurons];
+            let mut ok = true;
+            for src in 0..fan_graded.len() {
+                if fan_graded[src] {
+                    continue;
+                }
+                for k in fan_ptr[src]..fan_ptr[src + 1] {
+                    let w = fan_weight[k];
+                    ok &= w.fract() == 0.0;
+                    bound[fan_target[k] as usize] += w.abs();
+                }
+            }
+            // Sigma-delta input encoders send values, so their axons must
+            // be graded for the ring to see only unit payloads.
+            let inputs_ok = config.manifest.inputs.iter().enumerate().all(|(ii, inp)| {
+                matches!(inp.encoder, Encoder::Rate)
+                    || (0..inp.size as usize).all(|ch| fan_graded[input_base[ii] + ch])
+            });
+            ok && inputs_ok && bound.iter().all(|&b| b < 2f64.powi(31))
+        };
+        let fan_wi: Vec<i32> = if int_spikes {
+            fan_weight.iter().map(|&w| w as i32).collect()
+        } else {
+            Vec::new()
+        };
+        let mut graded_target = vec![false; neurons];
+        for src in 0..fan_graded.len() {
+            if fan_graded[src] {
+                for &t in &fan_target[fan_ptr[src]..fan_ptr[src + 1]] {
+                    graded_target[t as usize] = true;
+                }
+            }
+        }
         let mut groups = Vec::new();
+        let mut group_of = vec![0u32; neurons];
         let mut index: Vec<Vec<usize>> = Vec::new();
         let mut out_scale = vec![1.0; neurons];
         for (ci, (core, _)) in config.cores.iter().enumerate() {
@@ -298,6 +486,13 @@ impl Engine {
                         last: vec![false; c],
                     }
                 };
+                group_of[first..first + c].fill(groups.len() as u32);
+                let cuba = match (&g.params, model) {
+                    (Params::Loihi(p), Model::Lif | Model::If | Model::Li) => {
+                        Some(Cuba::new(p, c, model != Model::Li))
+                    }
+                    _ => None,
+                };
                 idx.push(groups.len());
                 groups.push(GroupRun {
                     first,
@@ -305,6 +500,8 @@ impl Engine {
                     model,
                     params: g.params.clone(),
                     state,
+                    cuba,
+                    graded_in: graded_target[first..first + c].iter().any(|&x| x),
                 });
             }
             index.push(idx);
@@ -328,8 +525,19 @@ impl Engine {
             neurons,
             slots,
             base: (0..slots).map(|d| d * neurons).collect(),
-            spike: vec![0.0; slots * neurons],
+            spike: if int_spikes {
+                Vec::new()
+            } else {
+                vec![0.0; slots * neurons]
+            },
             graded: vec![0.0; slots * neurons],
+            int_spikes,
+            ispike: if int_spikes {
+                vec![0; slots * neurons]
+            } else {
+                Vec::new()
+            },
+            fan_wi,
             acc: vec![0.0; neurons],
             fan_ptr,
             fan_target,
@@ -344,7 +552,9 @@ impl Engine {
             order,
             out_scale,
             sent: vec![0.0; neurons],
+            marked: Vec::new(),
             voltage: vec![0.0; neurons],
+            group_of,
             enc,
             events: Vec::new(),
             t: 0,
@@ -364,6 +574,26 @@ impl Engine {
     /// adds `weight · payload` to its target's slot `t + delay`.
     fn deliver(&mut self, src: usize, payload: f64) {
         let (a, b) = (self.fan_ptr[src], self.fan_ptr[src + 1]);
+        self.stats.synaptic_events += (b - a) as u64;
+        self.sent_by[src] += 1;
+        if self.int_spikes && !self.fan_graded[src] {
+            debug_assert_eq!(payload, 1.0);
+            let (target, weight) = (&self.fan_target[a..b], &self.fan_wi[a..b]);
+            let uniform = self.fan_uniform[src];
+            if uniform != u8::MAX {
+                let start = self.base[uniform as usize];
+                let row = &mut self.ispike[start..start + self.neurons];
+                for (&tg, &w) in target.iter().zip(weight) {
+                    row[tg as usize] += w;
+                }
+            } else {
+                let delay = &self.fan_delay[a..b];
+                for k in 0..target.len() {
+                    self.ispike[self.base[delay[k] as usize] + target[k] as usize] += weight[k];
+                }
+            }
+            return;
+        }
         let buf = if self.fan_graded[src] {
             &mut self.graded
         } else {
@@ -403,8 +633,6 @@ impl Engine {
                 buf[base[delay[k] as usize] + target[k] as usize] += weight[k] * payload;
             }
         }
-        self.stats.synaptic_events += (b - a) as u64;
-        self.sent_by[src] += 1;
     }
 
     /// Synaptic events received per core so far (from the events each
@@ -470,39 +698,53 @@ impl Engine {
             }
         }
         // 2. Neurons, group by group in order.
+        for i in self.marked.drain(..) {
+            self.sent[i] = 0.0;
+        }
         let slot = self.base[0];
         let mut events = std::mem::take(&mut self.events);
         for oi in 0..self.order.len() {
             let g = &mut self.groups[self.order[oi]];
             events.clear();
-            // The common case, Loihi CUBA neurons, in one tight loop with
-            // the parameters and state matched once per group.
-            if let (
-                Params::Loihi(p),
-                State::Int { u, v, refr, .. },
-                Model::Lif | Model::If | Model::Li,
-            ) = (&g.params, &mut g.state, g.model)
-            {
-                let spiking = g.model != Model::Li;
+            // The common case, Loihi CUBA neurons, in one tight loop.
+            if let Some(cuba) = &mut g.cuba {
                 let first = g.first;
-                let spike = &mut self.spike[slot + first..slot + first + g.count];
-                let graded = &mut self.graded[slot + first..slot + first + g.count];
+                let range = slot + first..slot + first + g.count;
+                let graded = &mut self.graded[range.clone()];
                 let acc = &mut self.acc[first..first + g.count];
-                let voltage = &mut self.voltage[first..first + g.count];
-                let sent = &mut self.sent[first..first + g.count];
-                for j in 0..g.count {
-                    acc[j] += std::mem::take(&mut graded[j]);
-                    let i_in = (acc[j] + std::mem::take(&mut spike[j])).round() as i64;
-                    let spiked = loihi_cuba(p, u, v, refr, j, i_in, spiking);
-                    if spiked {
-                        events.push((first + j, 1.0));
+                match (self.int_spikes, g.graded_in) {
+                    (true, false) => {
+                        let spike = &mut self.ispike[range];
+                        cuba.step(|j| std::mem::take(&mut spike[j]) as i64, first, &mut events);
                     }
-                    voltage[j] = v[j] as f64;
-                    sent[j] = f64::from(spiked);
+                    (true, true) => {
+                        let spike = &mut self.ispike[range];
+                        let input = |j: usize| {
+                            let s = std::mem::take(&mut spike[j]) as i64;
+                            acc[j] += std::mem::take(&mut graded[j]);
+                            // A sum of integers: only graded input rounds.
+                            if acc[j] == 0.0 {
+                                s
+                            } else {
+                                (acc[j] + s as f64).round() as i64
+                            }
+                        };
+                        cuba.step(input, first, &mut events);
+                    }
+                    (false, _) => {
+                        let spike = &mut self.spike[range];
+                        let input = |j: usize| {
+                            acc[j] += std::mem::take(&mut graded[j]);
+                            (acc[j] + std::mem::take(&mut spike[j])).round() as i64
+                        };
+                        cuba.step(input, first, &mut events);
+                    }
                 }
                 self.stats.neuron_updates += g.count as u64;
                 for &(i, out) in &events {
                     self.stats.spikes += 1;
+                    self.sent[i] = 1.0;
+                    self.marked.push(i);
                     let payload = out * self.out_scale[i];
                     self.deliver(i, payload);
                 }
@@ -510,7 +752,11 @@ impl Engine {
             }
             for j in 0..g.count {
                 let i = g.first + j;
-                let s_in = std::mem::take(&mut self.spike[slot + i]);
+                let s_in = if self.int_spikes {
+                    std::mem::take(&mut self.ispike[slot + i]) as f64
+                } else {
+                    std::mem::take(&mut self.spike[slot + i])
+                };
                 let d_in = std::mem::take(&mut self.graded[slot + i]);
                 let input = if float {
                     self.acc[i] = bf16((self.acc[i] + d_in) as f32) as f64;
@@ -552,9 +798,14 @@ impl Engine {
                     .zip(&o.scale)
                     .map(|(&(c, n), &s)| {
                         let i = self.core_off[c as usize] + n as usize;
+                        let g = &self.groups[self.group_of[i] as usize];
+                        let v = match &g.cuba {
+                            Some(cuba) => cuba.v[i - g.first] as f64,
+                            None => self.voltage[i],
+                        };
                         let x = match o.read {
                             Readout::Spikes => f64::from(self.sent[i] != 0.0),
-                            Readout::Voltage | Readout::Graded => self.voltage[i] * s as f64,
+                            Readout::Voltage | Readout::Graded => v * s as f64,
                         };
                         x as f32
                     })
@@ -595,7 +846,7 @@ impl Engine {
 
 /// One step of Loihi's CUBA compartment `j` with input `i_in` (Lava's
 /// bit-accurate LIF, plus refractory); returns whether it spiked.
-#[inline]
+#[inline(always)]
 fn loihi_cuba(
     p: &LoihiGroup,
     u: &mut [i64],
@@ -933,6 +1184,80 @@ mod tests {
             vec![vec![]],
         );
         let (s, v) = trace(c, &[1.0; 5], 5, 0);
+        assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
+    }
+
+    #[test]
+    fn spikes_use_the_integer_ring_only_when_sums_provably_fit() {
+        let c = |w: i32, exp: i8| {
+            let mut p = loihi(1, 4095, 4095, 100_000);
+            p.formats = vec![exp];
+            config(
+                "loihi",
+                "lif",
+                1,
+                Params::Loihi(p),
+                &[(0, 0, w, 0, 0), (1, 0, w, 0, 0)],
+                2,
+                vec![vec![]],
+            )
+        };
+        // 2 · 100 · 2^6 = 12800: integer weights whose sum fits.
+        assert!(Engine::new(c(100, 0)).int_spikes);
+        // Mantissa 3 at exponent −7 is 3 · 2^−1 = 1.5: not whole, so the
+        // float ring is used.
+        assert!(!Engine::new(c(3, -7)).int_spikes);
+        // 2 · 255 · 2^13 = 4177920: fits; the bound is per target.
+        assert!(Engine::new(c(255, 7)).int_spikes);
+        // The float ring gives the same trace on a whole-valued network.
+        let (s1, v1) = trace(c(100, 0), &[1.0; 4], 4, 0);
+        let mut e = Engine::new(c(100, 0));
+        assert!(e.int_spikes);
+        e.int_spikes = false;
+        e.spike = vec![0.0; e.slots * e.neurons];
+        let out = e.run(4, &|_| vec![vec![1.0, 0.0]]);
+        assert_eq!(out[1].1.iter().map(|r| r[0]).collect::<Vec<_>>(), v1);
+        assert_eq!(s1, vec![0.0; 4]);
+        // du = 4095 clears u each step: u = 100 · 2^6 = 6400. dv = 4095
+        // keeps 1/4096 of v: v = 6400, then ⌊6400 / 4096⌋ + 6400 = 6401.
+        assert_eq!(v1, vec![6400.0, 6401.0, 6401.0, 6401.0]);
+    }
+
+    #[test]
+    fn per_neuron_and_shared_constants_agree() {
+        // Two neurons with the same constants, once stored shared and once
+        // per neuron (one of them differs in a constant it never uses:
+        // neuron 1's threshold is high, so neuron 0 is the same in both).
+        let shared = loihi(2, 2047, 1024, 2);
+        let mut apart = loihi(2, 2047, 1024, 2);
+        apart.vth[1] = 1000;
+        let run = |p: LoihiGroup| {
+            let c = config(
+                "loihi",
+                "lif",
+                2,
+                Params::Loihi(p),
+                &[(0, 0, 1, 0, 0), (0, 1, 1, 0, 0)],
+                1,
+                vec![vec![], vec![]],
+            );
+            trace(c, &[1.0; 5], 5, 0)
+        };
+        let e = Engine::new(config(
+            "loihi",
+            "lif",
+            2,
+            Params::Loihi(apart.clone()),
+            &[],
+            1,
+            vec![vec![], vec![]],
+        ));
+        let cuba = e.groups[0].cuba.as_ref().unwrap();
+        assert_eq!((cuba.mask_u, cuba.mask_vth), (0, usize::MAX));
+        assert_eq!(run(shared), run(apart));
+        // And both match the hand trace of `loihi_cuba_lif_by_hand`.
+        let (s, v) = run(loihi(2, 2047, 1024, 2));
         assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
         assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
     }

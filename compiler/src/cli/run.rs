@@ -18,9 +18,10 @@ pub struct Args {
     /// A configuration directory written by `snnc compile -o DIR`.
     pub dir: PathBuf,
     /// Input: a `[T, N]` .npy (the inputs' columns in manifest order) or an
-    /// .npz with one `[T, size]` array per input name.
+    /// .npz with one `[T, size]` array per input name. A network without
+    /// inputs runs without one (then `--steps` is needed).
     #[arg(long, value_name = "X.npy")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Where to write the outputs: `Y.npy` (one output), `Y.npz`, or a
     /// directory of `<name>.npy`.
     #[arg(long, value_name = "Y.npy")]
@@ -172,10 +173,35 @@ pub fn stats_text(engine: &Engine, seconds: f64) -> String {
 pub fn run(args: Args) -> Outcome {
     let config =
         Config::read(&args.dir).map_err(|e| bad("E0500", format!("invalid configuration: {e}")))?;
-    let input = read_input(&config, &args.input)?;
-    let steps = args
-        .steps
-        .unwrap_or_else(|| input.iter().map(Vec::len).max().unwrap_or(0));
+    let input = match &args.input {
+        Some(path) => read_input(&config, path)?,
+        None if config.manifest.inputs.is_empty() => Vec::new(),
+        None => {
+            return Err(bad(
+                "E0300",
+                format!(
+                    "the configuration has inputs ({}): give them with --input X.npy",
+                    config
+                        .manifest
+                        .inputs
+                        .iter()
+                        .map(|i| format!("{} [{}]", i.name, i.size))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    };
+    let steps = match args.steps {
+        Some(t) => t,
+        None if args.input.is_none() => {
+            return Err(bad(
+                "E0300",
+                "the network has no inputs, so nothing says how long to run: give --steps T",
+            ));
+        }
+        None => input.iter().map(Vec::len).max().unwrap_or(0),
+    };
     let mut engine = Engine::new(config);
     let t = Instant::now();
     let out = execute(&mut engine, &input, steps);
