@@ -536,9 +536,16 @@ fn group(
                     row
                 })
                 .collect();
+            // V holds the model's v (in units of s) minus one: then the
+            // model's `v > T` (T = θ / s) is `V ≥ ⌊T⌋`, TrueNorth's own
+            // comparison, and its reset by α = ⌊T⌋ takes exactly T off
+            // when T is whole (the quantizer's power-of-two scales make
+            // integral thresholds whole); a zero reset is `V ← −1`, and
+            // the floor v_min is `V ≥ v_min − 1`.
+            const OFFSET: i32 = -1;
             let v_min = param(g, pop, "v_min", idx[0]);
             let (beta, kappa) = if v_min.is_finite() {
-                (-(((v_min as f64) / s).round() as i32), true)
+                (-(((v_min as f64) / s).round() as i32) - OFFSET, true)
             } else {
                 (1 << 19, false)
             };
@@ -550,12 +557,14 @@ fn group(
                     .collect(),
                 alpha: per("threshold")
                     .iter()
-                    .map(|&t| ((t as f64) / s).round() as i32 + 1)
+                    .map(|&t| ((t as f64) / s).floor() as i32)
                     .collect(),
                 beta: vec![beta; n],
                 gamma: if reset_subtract(g, pop) { 1 } else { 0 },
-                reset_value: 0,
+                reset_value: OFFSET,
                 kappa,
+                offset: OFFSET,
+                stochastic: None,
                 delay: outgoing_delays(out_delay, pop, idx),
             })
         }

@@ -180,6 +180,32 @@ pub struct TrueNorthGroup {
     pub kappa: bool,
     /// Destination delay (1–15 ticks) of each neuron's spikes.
     pub delay: Vec<u8>,
+    /// `V` holds the model's potential plus `offset`: it starts at
+    /// `offset`, and voltage readouts take it off. The compiler uses −1,
+    /// so that TrueNorth's `V ≥ α` with a reset by `α` gives the model's
+    /// `v > θ` with `v ← v − θ` for whole θ (see `docs/formats.md`).
+    #[serde(default)]
+    pub offset: i32,
+    /// The stochastic modes, all off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stochastic: Option<Stochastic>,
+}
+
+/// TrueNorth's stochastic modes (Cassidy et al. 2013), drawn from a
+/// seeded PRNG: the chip's own generator is undocumented, so runs are
+/// reproducible here but cannot be bit-matched to silicon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stochastic {
+    /// Per axon type: an active synapse adds `sign(s[G])` with probability
+    /// `|s[G]| / 256` instead of `s[G]`.
+    pub synapse: [bool; 4],
+    /// The leak adds `sign(λ)` with probability `|λ| / 256` instead of `λ`.
+    pub leak: bool,
+    /// Threshold mask bits M (0–17): every tick `η = ρ & (2^M − 1)` is
+    /// added to α (and to β when κ is false).
+    pub threshold_bits: u8,
+    /// Seed of the group's generator.
+    pub seed: u64,
 }
 
 /// SENeCA neuron program and its bfloat16 parameters (per neuron, as
@@ -602,6 +628,17 @@ impl Config {
                             return Err(invalid(
                                 &cpath,
                                 format!("groups[{gi}].params.delay[{i}]: {d} out of range 1..=15"),
+                            ));
+                        }
+                        if let Some(st) = &p.stochastic
+                            && st.threshold_bits > 17
+                        {
+                            return Err(invalid(
+                                &cpath,
+                                format!(
+                                    "groups[{gi}].params.stochastic.threshold_bits: {} out of range 0..=17",
+                                    st.threshold_bits
+                                ),
                             ));
                         }
                         if p.gamma > 2 {

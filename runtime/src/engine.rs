@@ -18,6 +18,7 @@
 //! per layer that does not change the values.
 
 use crate::config::{Config, Encoder, LoihiGroup, Params, Readout};
+use arith::Rng;
 
 /// Bit-accurate neuron arithmetic of each chip.
 pub mod arith {
@@ -53,6 +54,50 @@ pub mod arith {
     /// The bfloat16 bit pattern of `x` (rounded).
     pub fn to_bf16(x: f32) -> u16 {
         (bf16(x).to_bits() >> 16) as u16
+    }
+
+    /// The generator behind TrueNorth's stochastic modes: xorshift64*
+    /// (Vigna 2016), its state seeded through SplitMix64 so that nearby
+    /// seeds give unrelated streams.
+    #[derive(Clone, Debug)]
+    pub struct Rng(u64);
+
+    impl Rng {
+        pub fn new(seed: u64) -> Rng {
+            let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            Rng(z.max(1))
+        }
+
+        pub fn next_u64(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.0 = x;
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        /// An `n`-bit draw (`0..2^n`), from the top bits; 0 for `n = 0`.
+        pub fn bits(&mut self, n: u8) -> i64 {
+            if n == 0 {
+                0
+            } else {
+                (self.next_u64() >> (64 - n as u32)) as i64
+            }
+        }
+
+        /// TrueNorth's stochastic weight: `sign(w)` with probability
+        /// `|w| / 256` (an 8-bit draw ρ below `|w|`), else 0.
+        pub fn bernoulli_sign(&mut self, w: i64) -> i64 {
+            if self.bits(8) < w.abs() {
+                w.signum()
+            } else {
+                0
+            }
+        }
     }
 }
 
@@ -108,6 +153,8 @@ struct GroupRun {
     /// Whether any graded synapse reaches the group (else its graded
     /// buffers stay zero and are not read).
     graded_in: bool,
+    /// Draws for the group's stochastic modes (TrueNorth), in event order.
+    rng: Rng,
 }
 
 /// A Loihi CUBA group with its constants pre-shifted and its state in
@@ -285,6 +332,8 @@ pub struct Engine {
     fan_graded: Vec<bool>,
     /// Per source: its synapses' delay if they all have the same, else 255.
     fan_uniform: Vec<u8>,
+    /// Per synapse: whether it is stochastic (TrueNorth; empty when none).
+    fan_stoch: Vec<bool>,
     /// Per source: `(core, synapses there)`, for the per-core counts.
     cores_ptr: Vec<usize>,
     cores_of: Vec<(u32, u32)>,
@@ -322,6 +371,9 @@ impl Engine {
         // `mant · 2^(6+exp)`; TrueNorth the target's `s[type]` where the
         // crossbar bit is set; SENeCA the bfloat16 value.
         let mut eff: Vec<Vec<f64>> = Vec::with_capacity(config.cores.len());
+        // TrueNorth synapses of a stochastic axon type, per core (empty when
+        // none).
+        let mut stoch: Vec<Vec<bool>> = Vec::with_capacity(config.cores.len());
         let mut slots = 1usize;
         let mut synapses = 0u64;
         for (core, syn) in &config.cores {
@@ -349,6 +401,19 @@ impl Engine {
                     }
                 })
                 .collect();
+            let st: Vec<bool> = (0..syn.target.len())
+                .map(|k| {
+                    let g = &core.groups[group_of[syn.target[k] as usize]];
+                    match &g.params {
+                        Params::TrueNorth(p) => p
+                            .stochastic
+                            .as_ref()
+                            .is_some_and(|s| s.synapse[(syn.kind[k] & 3) as usize]),
+                        _ => false,
+                    }
+                })
+                .collect();
+            stoch.push(if st.contains(&true) { st } else { Vec::new() });
             eff.push(w);
             slots = slots.max(syn.delay.iter().copied().max().unwrap_or(0) as usize + 1);
             synapses += syn.target.len() as u64;
@@ -386,12 +451,18 @@ impl Engine {
         let mut fan_target = Vec::with_capacity(total);
         let mut fan_weight = Vec::with_capacity(total);
         let mut fan_delay = Vec::with_capacity(total);
+        let any_stochastic = stoch.iter().any(|s| !s.is_empty());
+        let mut fan_stoch = Vec::new();
         for routes in &sources {
             for &(c, a) in *routes {
                 let (_, syn) = &config.cores[c as usize];
                 let off = core_off[c as usize] as u32;
                 let range =
                     syn.axon_ptr[a as usize] as usize..syn.axon_ptr[a as usize + 1] as usize;
+                if any_stochastic {
+                    let st = &stoch[c as usize];
+                    fan_stoch.extend(range.clone().map(|k| st.get(k).copied().unwrap_or(false)));
+                }
                 fan_target.extend(syn.target[range.clone()].iter().map(|&t| off + t));
                 fan_weight.extend_from_slice(&eff[c as usize][range.clone()]);
                 fan_delay.extend_from_slice(&syn.delay[range]);
@@ -477,9 +548,13 @@ impl Engine {
                         last: vec![false; c],
                     }
                 } else {
+                    let v0 = match &g.params {
+                        Params::TrueNorth(p) => p.offset as i64,
+                        _ => 0,
+                    };
                     State::Int {
                         u: vec![0; c],
-                        v: vec![0; c],
+                        v: vec![v0; c],
                         aux: vec![0; c],
                         r: vec![0; c],
                         refr: vec![0; c],
@@ -502,6 +577,10 @@ impl Engine {
                     state,
                     cuba,
                     graded_in: graded_target[first..first + c].iter().any(|&x| x),
+                    rng: Rng::new(match &g.params {
+                        Params::TrueNorth(p) => p.stochastic.as_ref().map_or(0, |s| s.seed),
+                        _ => 0,
+                    }),
                 });
             }
             index.push(idx);
@@ -545,6 +624,7 @@ impl Engine {
             fan_delay,
             fan_graded,
             fan_uniform,
+            fan_stoch,
             cores_ptr,
             cores_of,
             input_base,
@@ -576,6 +656,26 @@ impl Engine {
         let (a, b) = (self.fan_ptr[src], self.fan_ptr[src + 1]);
         self.stats.synaptic_events += (b - a) as u64;
         self.sent_by[src] += 1;
+        if !self.fan_stoch.is_empty() {
+            // TrueNorth with stochastic synapses: each such synapse draws
+            // from its target group's generator, in list order.
+            for k in a..b {
+                let t = self.fan_target[k] as usize;
+                let w = if self.fan_stoch[k] {
+                    let g = self.group_of[t] as usize;
+                    self.groups[g].rng.bernoulli_sign(self.fan_weight[k] as i64) as f64
+                } else {
+                    self.fan_weight[k]
+                };
+                let i = self.base[self.fan_delay[k] as usize] + t;
+                if self.int_spikes {
+                    self.ispike[i] += w as i32;
+                } else {
+                    self.spike[i] += w * payload;
+                }
+            }
+            return;
+        }
         if self.int_spikes && !self.fan_graded[src] {
             debug_assert_eq!(payload, 1.0);
             let (target, weight) = (&self.fan_target[a..b], &self.fan_wi[a..b]);
@@ -765,7 +865,7 @@ impl Engine {
                     self.acc[i] += d_in;
                     self.acc[i] + s_in
                 };
-                let (out, v) = update(g.model, &g.params, &mut g.state, j, input);
+                let (out, v) = update(g.model, &g.params, &mut g.state, &mut g.rng, j, input);
                 self.voltage[i] = v;
                 self.sent[i] = out;
                 if out != 0.0 {
@@ -799,9 +899,10 @@ impl Engine {
                     .map(|(&(c, n), &s)| {
                         let i = self.core_off[c as usize] + n as usize;
                         let g = &self.groups[self.group_of[i] as usize];
-                        let v = match &g.cuba {
-                            Some(cuba) => cuba.v[i - g.first] as f64,
-                            None => self.voltage[i],
+                        let v = match (&g.cuba, &g.params) {
+                            (Some(cuba), _) => cuba.v[i - g.first] as f64,
+                            (None, Params::TrueNorth(p)) => self.voltage[i] - p.offset as f64,
+                            (None, _) => self.voltage[i],
                         };
                         let x = match o.read {
                             Readout::Spikes => f64::from(self.sent[i] != 0.0),
@@ -873,7 +974,14 @@ fn loihi_cuba(
 }
 
 /// One neuron's update; returns (what it sends, its readout state).
-fn update(model: Model, params: &Params, state: &mut State, j: usize, input: f64) -> (f64, f64) {
+fn update(
+    model: Model,
+    params: &Params,
+    state: &mut State,
+    rng: &mut Rng,
+    j: usize,
+    input: f64,
+) -> (f64, f64) {
     match (params, state) {
         (
             Params::Loihi(p),
@@ -940,9 +1048,18 @@ fn update(model: Model, params: &Params, state: &mut State, j: usize, input: f64
             }
         }
         (Params::TrueNorth(p), State::Int { v, .. }) => {
-            // Synaptic integration (the input is Σ s[G]), leak, threshold.
-            v[j] += input.round() as i64 + p.leak[j] as i64;
-            let (alpha, beta) = (p.alpha[j] as i64, p.beta[j] as i64);
+            // Synaptic integration (the input is Σ s[G], stochastic ones
+            // drawn at delivery), leak, threshold. Draws, in this order:
+            // the leak's ρ (stochastic leak), then η (threshold mask).
+            let st = p.stochastic.as_ref();
+            let leak = match st {
+                Some(s) if s.leak => rng.bernoulli_sign(p.leak[j] as i64),
+                _ => p.leak[j] as i64,
+            };
+            v[j] += input.round() as i64 + leak;
+            let eta = st.map_or(0, |s| rng.bits(s.threshold_bits));
+            let alpha = p.alpha[j] as i64 + eta;
+            let beta = p.beta[j] as i64 + if p.kappa { 0 } else { eta };
             let mut spike = false;
             if v[j] >= alpha {
                 spike = true;
@@ -1333,8 +1450,96 @@ mod tests {
             gamma,
             reset_value: 0,
             kappa,
+            offset: 0,
+            stochastic: None,
             delay: vec![1],
         })
+    }
+
+    /// A TrueNorth neuron with the given stochastic modes, `s0` on axon type
+    /// 0, leak `leak`, run for `steps` ticks with an input spike every tick;
+    /// returns the voltage trace (α and β are out of reach).
+    fn tn_stochastic(st: crate::config::Stochastic, s0: i16, leak: i32, steps: usize) -> Vec<f32> {
+        let mut p = tn(2, false, s0, 1 << 20, 1 << 20);
+        if let Params::TrueNorth(t) = &mut p {
+            t.leak = vec![leak];
+            t.stochastic = Some(st);
+        }
+        let c = config("truenorth", "if", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+        trace(c, &vec![1.0; steps], steps, 0).1
+    }
+
+    fn stochastic(
+        synapse0: bool,
+        leak: bool,
+        threshold_bits: u8,
+        seed: u64,
+    ) -> crate::config::Stochastic {
+        crate::config::Stochastic {
+            synapse: [synapse0, false, false, false],
+            leak,
+            threshold_bits,
+            seed,
+        }
+    }
+
+    #[test]
+    fn truenorth_stochastic_leak_and_synapse_have_the_right_means() {
+        // Stochastic leak λ = 64: +1 with probability 64/256 each tick.
+        // Over 4000 ticks: mean 1000, σ = √(4000 · 0.25 · 0.75) ≈ 27.4.
+        let v = tn_stochastic(stochastic(false, true, 0, 7), 0, 64, 4000);
+        let last = *v.last().unwrap();
+        assert!((900.0..=1100.0).contains(&last), "{last}");
+        // Its steps are 0 or +1, never the deterministic 64.
+        assert!(
+            v.windows(2)
+                .all(|w| w[1] - w[0] == 0.0 || w[1] - w[0] == 1.0)
+        );
+        // A negative leak steps down: λ = −128, mean −2000 ± 3·31.6.
+        let v = tn_stochastic(stochastic(false, true, 0, 7), 0, -128, 4000);
+        let last = *v.last().unwrap();
+        assert!((-2100.0..=-1900.0).contains(&last), "{last}");
+        // Stochastic synapse s = 192: +1 with probability 0.75 per spike.
+        let v = tn_stochastic(stochastic(true, false, 0, 7), 192, 0, 4000);
+        let last = *v.last().unwrap();
+        assert!((2900.0..=3100.0).contains(&last), "{last}");
+        // Deterministic synapse for comparison: +192 every tick.
+        let v = tn_stochastic(stochastic(false, false, 0, 7), 192, 0, 10);
+        assert_eq!(*v.last().unwrap(), 1920.0);
+    }
+
+    #[test]
+    fn truenorth_stochastic_runs_repeat_with_the_seed_and_differ_without() {
+        let a = tn_stochastic(stochastic(true, true, 0, 1), 100, 30, 500);
+        let b = tn_stochastic(stochastic(true, true, 0, 1), 100, 30, 500);
+        let c = tn_stochastic(stochastic(true, true, 0, 2), 100, 30, 500);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn truenorth_threshold_mask_raises_alpha_by_a_random_eta() {
+        // +4 a tick, α = 4, zero reset: without a mask it spikes every
+        // tick. With 2 mask bits the threshold α + η is 4..7, uniformly:
+        // V = 4 spikes only when η = 0 (probability 1/4); otherwise V = 8
+        // on the next tick, which spikes whatever η is.
+        let run = |bits: u8| {
+            let mut p = tn(0, false, 4, 4, 100);
+            if let Params::TrueNorth(t) = &mut p {
+                t.stochastic = Some(stochastic(false, false, bits, 3));
+            }
+            let c = config("truenorth", "if", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+            trace(c, &[1.0; 4000], 4000, 0).0
+        };
+        assert!(run(0).iter().all(|&s| s == 1.0));
+        let s = run(2);
+        // After a spike V = 0; the next tick V = 4 spikes with
+        // probability 1/4, else the one after (V = 8 ≥ 4 + η always):
+        // one spike per 1.75 ticks on average, 2286 of 4000 expected.
+        let n = s.iter().filter(|&&x| x == 1.0).count();
+        assert!((2150..=2420).contains(&n), "{n}");
+        // Never two silent ticks in a row.
+        assert!(s.windows(2).all(|w| w[0] + w[1] >= 1.0));
     }
 
     #[test]
