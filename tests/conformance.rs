@@ -230,12 +230,7 @@ type Runs = Vec<(String, Vec<Vec<f32>>, Vec<Vec<f32>>)>;
 
 /// Compiles `source` for `backend` and runs the chip and the float model on
 /// `rows` (one row per step, the inputs' columns in order).
-fn chip_and_float(
-    name: &str,
-    source: &str,
-    backend: &str,
-    rows: &[Vec<f32>],
-) -> Runs {
+fn chip_and_float(name: &str, source: &str, backend: &str, rows: &[Vec<f32>]) -> Runs {
     let dir = std::env::temp_dir().join(format!("snnc-conf-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("model.snn");
@@ -305,4 +300,117 @@ fn truenorth_integrate_and_fire_matches_the_float_model_exactly() {
             0., 0., 0., 1., 0., 1., 0., 1., 0., 1., 0., 1., 0., 1., 0., 1.
         ],
     );
+}
+
+/// `compare --dataset`: accuracy of the float model and of the chip on a
+/// labelled dataset. The network reads its three inputs out directly, so
+/// the class of a sample is the channel with the most input; two of the
+/// ten labels are wrong on purpose, so both reach exactly 80%.
+#[test]
+fn compare_on_a_dataset_prints_the_accuracy_of_both() {
+    use snnc::arrays::{Array, write_npz};
+    let dir = std::env::temp_dir().join(format!("snnc-dataset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.snn");
+    std::fs::write(
+        &model,
+        "timestep 1ms;\n\
+         input x[3];\n\
+         population out: li[3] { alpha_mem = 0.5; }\n\
+         x -> out { weight = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]; }\n\
+         output y = out;\n",
+    )
+    .unwrap();
+    let (samples, steps) = (10usize, 8usize);
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for s in 0..samples {
+        let class = s % 3;
+        for _ in 0..steps {
+            for ch in 0..3 {
+                x.push(if ch == class { 1.0 } else { 0.25 });
+            }
+        }
+        // Samples 4 and 7 are labelled wrong.
+        labels.push(if s == 4 || s == 7 {
+            (class + 1) % 3
+        } else {
+            class
+        } as i32);
+    }
+    let data = dir.join("data.npz");
+    let inputs = Array::f32(vec![samples, steps, 3], x);
+    let labels = Array::i32(vec![samples], labels);
+    write_npz(&data, &[("inputs", &inputs), ("labels", &labels)]).unwrap();
+    let snnc = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+            .args(args)
+            .arg("--color")
+            .arg("never")
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let m = model.to_str().unwrap();
+    let d = data.to_str().unwrap();
+    for backend in ["loihi", "seneca"] {
+        let (ok, out, err) = snnc(&["compare", m, "--backend", backend, "--dataset", d]);
+        assert!(ok, "{err}");
+        assert!(out.contains("10 samples"), "{out}");
+        assert!(out.contains("classified by `y`"), "{out}");
+        for line in ["float accuracy", "chip accuracy"] {
+            let l = out.lines().find(|l| l.contains(line)).unwrap();
+            assert!(l.trim_end().ends_with("80.0%"), "{backend}: {l}");
+        }
+        let l = out.lines().find(|l| l.contains("same class")).unwrap();
+        assert!(l.trim_end().ends_with("100.0%"), "{backend}: {l}");
+    }
+    // Bad datasets are named precisely.
+    let bad = dir.join("bad.npz");
+    write_npz(&bad, &[("inputs", &inputs)]).unwrap();
+    let (ok, _, err) = snnc(&[
+        "compare",
+        m,
+        "--backend",
+        "loihi",
+        "--dataset",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("no array `labels` (it holds inputs)"), "{err}");
+    let wrong = Array::f32(vec![samples, steps, 2], vec![0.0; samples * steps * 2]);
+    write_npz(&bad, &[("inputs", &wrong), ("labels", &labels)]).unwrap();
+    let (ok, _, err) = snnc(&[
+        "compare",
+        m,
+        "--backend",
+        "loihi",
+        "--dataset",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("`inputs` has shape [10, 8, 2]; expected [S, T, 3]"),
+        "{err}"
+    );
+    let big = Array::i32(vec![samples], vec![3; samples]);
+    write_npz(&bad, &[("inputs", &inputs), ("labels", &big)]).unwrap();
+    let (ok, _, err) = snnc(&[
+        "compare",
+        m,
+        "--backend",
+        "loihi",
+        "--dataset",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("`labels[0]` is 3, but `y` has 3 classes (0..2)"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

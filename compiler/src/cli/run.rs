@@ -226,11 +226,247 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub passes: PassArgs,
     /// Input `[T, N]` .npy or named .npz (default: `input.npy` beside the model).
-    #[arg(long, value_name = "X.npy")]
+    #[arg(long, value_name = "X.npy", conflicts_with = "dataset")]
     pub input: Option<PathBuf>,
+    /// A labelled dataset instead of one input: an .npz holding `inputs`
+    /// `[S, T, N]` (S samples of T steps; the inputs' columns in
+    /// declaration order) and `labels` `[S]` (integer classes). Every sample
+    /// runs from a fresh state on both versions; a sample's class is the
+    /// arg-max of the classifier output summed over its steps. Prints the
+    /// accuracy of the float model and of the chip.
+    #[arg(long, value_name = "X.npz")]
+    pub dataset: Option<PathBuf>,
+    /// The classifier output for `--dataset` (default: the first output
+    /// with more than one element).
+    #[arg(long, value_name = "NAME", requires = "dataset")]
+    pub classifier: Option<String>,
     /// The system: chips or a board name.
     #[arg(long, value_name = "N|BOARD", default_value = "1")]
     pub chips: String,
+}
+
+/// Accuracy of both versions on a labelled dataset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accuracy {
+    pub classifier: String,
+    pub samples: usize,
+    /// Samples the float model / the chip classify correctly.
+    pub float_correct: usize,
+    pub chip_correct: usize,
+    /// Samples where both give the same class.
+    pub same_class: usize,
+}
+
+/// Index of the largest value (the first of equals).
+fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// A labelled dataset: `samples` × `steps` rows of the inputs' columns.
+struct Dataset {
+    samples: usize,
+    steps: usize,
+    inputs: Vec<f32>,
+    labels: Vec<i64>,
+}
+
+/// Reads a dataset .npz: `inputs` `[S, T, N]` and `labels` `[S]`.
+fn read_dataset(path: &Path, width: usize) -> Result<Dataset, Report> {
+    let mut file = arrays::open(path).map_err(|e| bad("E0300", e.to_string()))?;
+    if file.format() != arrays::Format::Npz {
+        return Err(bad(
+            "E0300",
+            format!(
+                "{}: a dataset is an .npz with the arrays `inputs` [S, T, N] and `labels` [S]",
+                path.display()
+            ),
+        ));
+    }
+    for name in ["inputs", "labels"] {
+        if !file.contains(name) {
+            return Err(bad(
+                "E0300",
+                format!(
+                    "{}: no array `{name}` (it holds {}); a dataset needs `inputs` [S, T, N] and `labels` [S]",
+                    path.display(),
+                    file.names().join(", ")
+                ),
+            ));
+        }
+    }
+    let x = file
+        .get("inputs")
+        .map_err(|e| bad("E0300", e.to_string()))?;
+    let y = file
+        .get("labels")
+        .map_err(|e| bad("E0300", e.to_string()))?;
+    if x.shape.len() != 3 || x.shape[2] != width {
+        return Err(bad(
+            "E0300",
+            format!(
+                "{}: `inputs` has shape {:?}; expected [S, T, {width}] (samples, steps, the inputs' columns)",
+                path.display(),
+                x.shape
+            ),
+        ));
+    }
+    if y.shape.len() != 1 || y.shape[0] != x.shape[0] {
+        return Err(bad(
+            "E0300",
+            format!(
+                "{}: `labels` has shape {:?}; expected [{}], one class per sample of `inputs`",
+                path.display(),
+                y.shape,
+                x.shape[0]
+            ),
+        ));
+    }
+    if !y.dtype.is_integer() {
+        return Err(bad(
+            "E0300",
+            format!(
+                "{}: `labels` holds {}; expected integer classes",
+                path.display(),
+                y.dtype.name()
+            ),
+        ));
+    }
+    let labels: Vec<i64> = y
+        .to_i32()
+        .map_err(|e| bad("E0300", format!("{}: `labels`: {e}", path.display())))?
+        .into_iter()
+        .map(i64::from)
+        .collect();
+    let (samples, steps) = (x.shape[0], x.shape[1]);
+    let inputs = x
+        .into_f32()
+        .map_err(|e| bad("E0300", format!("{}: `inputs`: {e}", path.display())))?;
+    Ok(Dataset {
+        samples,
+        steps,
+        inputs,
+        labels,
+    })
+}
+
+/// Runs every sample of a dataset on the float model and on the chip.
+pub fn accuracy(
+    original: &snn_ir::Graph,
+    config: &Config,
+    path: &Path,
+    classifier: Option<&str>,
+) -> Result<Accuracy, Report> {
+    let m = &config.manifest;
+    let width: usize = m.inputs.iter().map(|i| i.size as usize).sum();
+    let Dataset {
+        samples,
+        steps,
+        inputs: values,
+        labels,
+    } = read_dataset(path, width)?;
+    let output = match classifier {
+        Some(name) => m.outputs.iter().find(|o| o.name == name).ok_or_else(|| {
+            bad(
+                "E0300",
+                format!(
+                    "no output `{name}`; the outputs are {}",
+                    m.outputs
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?,
+        None => m.outputs.iter().find(|o| o.neurons.len() > 1).ok_or_else(|| {
+            bad(
+                "E0300",
+                "no output has more than one element to classify with; name one with --classifier",
+            )
+        })?,
+    };
+    let classes = output.neurons.len();
+    if let Some((i, &l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !(0..classes as i64).contains(l))
+    {
+        return Err(bad(
+            "E0300",
+            format!(
+                "{}: `labels[{i}]` is {l}, but `{}` has {classes} classes (0..{})",
+                path.display(),
+                output.name,
+                classes - 1
+            ),
+        ));
+    }
+    let mut acc = Accuracy {
+        classifier: output.name.clone(),
+        samples,
+        float_correct: 0,
+        chip_correct: 0,
+        same_class: 0,
+    };
+    let per = steps * width;
+    let started = Instant::now();
+    for s in 0..samples {
+        let x = &values[s * per..(s + 1) * per];
+        let view = ndarray::ArrayView2::from_shape((steps, width), x)
+            .map_err(|e| bad("E0300", e.to_string()))?;
+        let inputs = snn_runtime::reference::Inputs::split(original, view)
+            .map_err(|e| bad("E0300", e.to_string()))?;
+        let float = snn_runtime::reference::simulate(original, &inputs, steps)
+            .map_err(|e| bad("E0300", e.to_string()))?;
+        let f = float.get(&acc.classifier).ok_or_else(|| {
+            bad(
+                "E0300",
+                format!("the float model has no output `{}`", acc.classifier),
+            )
+        })?;
+        let mut sum_f = vec![0f64; classes];
+        for row in f.outer_iter() {
+            for (k, &v) in row.iter().enumerate().take(classes) {
+                sum_f[k] += v as f64;
+            }
+        }
+        let mut engine = Engine::new(config.clone());
+        let rows: Vec<Vec<f32>> = x.chunks(width).map(<[f32]>::to_vec).collect();
+        let mut per_input = Vec::new();
+        let mut at = 0;
+        for i in &m.inputs {
+            let n = i.size as usize;
+            per_input.push(rows.iter().map(|r| r[at..at + n].to_vec()).collect());
+            at += n;
+        }
+        let chip = execute(&mut engine, &per_input, steps);
+        let mut sum_c = vec![0f64; classes];
+        if let Some((_, c)) = chip.iter().find(|(n, _)| *n == acc.classifier) {
+            for row in c {
+                for (k, &v) in row.iter().enumerate().take(classes) {
+                    sum_c[k] += v as f64;
+                }
+            }
+        }
+        let (pf, pc) = (argmax(&sum_f), argmax(&sum_c));
+        acc.float_correct += usize::from(pf as i64 == labels[s]);
+        acc.chip_correct += usize::from(pc as i64 == labels[s]);
+        acc.same_class += usize::from(pf == pc);
+        if samples >= 20 && (s + 1) % (samples / 10) == 0 {
+            eprintln!(
+                "  {} of {samples} samples ({:.1} s)",
+                s + 1,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(acc)
 }
 
 /// One output's agreement.
@@ -323,6 +559,26 @@ pub fn compare(args: CompareArgs) -> Outcome {
             return Err(report);
         }
     };
+    if let Some(dataset) = &args.dataset {
+        let a = accuracy(&original, &config, dataset, args.classifier.as_deref())?;
+        let pct = |k: usize| format!("{:.1}%", 100.0 * k as f64 / a.samples.max(1) as f64);
+        let mut table = snn_passes::Table::new(
+            format!(
+                "{} on {} against the float reference: {} samples of {}, classified by `{}`",
+                args.file.display(),
+                target.name,
+                a.samples,
+                dataset.display(),
+                a.classifier
+            ),
+            &["", "value"],
+        );
+        table.row(vec!["float accuracy".into(), pct(a.float_correct)]);
+        table.row(vec!["chip accuracy".into(), pct(a.chip_correct)]);
+        table.row(vec!["same class on both".into(), pct(a.same_class)]);
+        print!("{}", table.render());
+        return Ok(report);
+    }
     let path = args
         .input
         .clone()
