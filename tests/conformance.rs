@@ -11,6 +11,9 @@
 //!   integer membranes and sigma-delta messages in whole state units: a
 //!   correlation of at least 0.7 (measured 0.75–0.91), and the arg-max of
 //!   the time-summed classifier output must be the float model's.
+//! - Leaky integrators that feed other neurons (the LSTM stand-in's
+//!   auxiliary compartments) send their voltage; both LSTM stand-ins reach
+//!   0.95 on every chip (0.987-0.996 measured).
 //! - Spike-train outputs (`alif_srnn`'s hidden spikes) diverge in timing
 //!   once one rounding flips one spike, so only a positive correlation of
 //!   their trains (0.4) is asked.
@@ -67,10 +70,20 @@ const EXPECT: &[Expect] = &[
         min_correlation: [0.4, 0.4, 0.4],
         argmax: false,
     },
+    // The auxiliary compartments send their (negative) voltages to the
+    // adaptive neurons: measured 0.995-0.996.
     Expect {
         example: "adaptive_lstm",
         output: "y",
-        min_correlation: [0.7, 0.7, 0.85],
+        min_correlation: [0.95, 0.95, 0.95],
+        argmax: true,
+    },
+    // The same network at 400 + 300 (+ 300) neurons, spread over several
+    // cores: measured 0.987 (Loihi) and 0.990 (SENeCA).
+    Expect {
+        example: "adaptive_lstm_large",
+        output: "y",
+        min_correlation: [0.95, 0.95, 0.95],
         argmax: true,
     },
 ];
@@ -148,7 +161,14 @@ fn every_example_on_every_backend_agrees_with_the_float_model() {
 
 #[test]
 fn truenorth_rejects_every_example_with_a_reason() {
-    for example in ["lprnn", "elman", "delays", "alif_srnn", "adaptive_lstm"] {
+    for example in [
+        "lprnn",
+        "elman",
+        "delays",
+        "alif_srnn",
+        "adaptive_lstm",
+        "adaptive_lstm_large",
+    ] {
         let err = run(example, "truenorth")
             .err()
             .unwrap_or_else(|| panic!("{example} compiled for truenorth"));
@@ -413,4 +433,40 @@ fn compare_on_a_dataset_prints_the_accuracy_of_both() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A leaky integrator feeding another one sends its voltage (as its
+/// changes), including negative values: the chip follows the float model
+/// to the quantization step.
+#[test]
+fn a_leaky_integrator_sends_its_voltage_to_its_targets() {
+    let source = "timestep 1ms;\n\
+        input x[1];\n\
+        population b: li[1] { alpha_mem = 0.9; }\n\
+        population a: li[1] { alpha_mem = 0.5; }\n\
+        x -> b { weight = -1.0; }\n\
+        b -> a { weight = 1.0; }\n\
+        output va = a;\n";
+    let rows: Vec<Vec<f32>> = (0..30).map(|t| vec![(t % 3 == 0) as u8 as f32]).collect();
+    for backend in ["loihi", "loihi2", "seneca"] {
+        let out = chip_and_float("li-li", source, backend, &rows);
+        let (_, chip, float) = &out[0];
+        // b: -1, -0.9, -0.81, -1.729, ...; a = 0.5 a + b: a is negative.
+        assert!(float[5][0] < -2.0, "{:?}", float[5]);
+        for (t, (c, f)) in chip.iter().zip(float).enumerate() {
+            // Loihi: 24-bit fixed point, errors of a few steps that grow
+            // with the value; SENeCA: bfloat16's 8 significant bits.
+            let tol = if backend == "seneca" {
+                0.02 * f[0].abs() + 0.01
+            } else {
+                0.002 * f[0].abs() + 0.005
+            };
+            assert!(
+                (c[0] - f[0]).abs() <= tol,
+                "{backend} step {t}: {} vs {}",
+                c[0],
+                f[0]
+            );
+        }
+    }
 }

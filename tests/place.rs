@@ -419,3 +419,33 @@ fn loihi_adaptive_neurons_take_two_compartments() {
     assert_eq!(usage.1, vec![1024, 176]);
     assert_eq!(cores(&place_on("seneca", &g, 1).unwrap()), 1);
 }
+
+/// Two populations joined one-to-one are cut together and tied to one core
+/// per pair of chunks: 800 + 800 neurons on Loihi's 1024-compartment cores
+/// become [0, 512) and [512, 800) of each, paired. Both packings take two
+/// cores, but in-order packing puts `a` on one and `b` on the other, so
+/// each of `a`'s 800 spikes per step (uniform rates: one per neuron per
+/// step) crosses; tied, none does.
+#[test]
+fn one_to_one_populations_are_cut_together_and_share_cores() {
+    let g = lower(
+        "loihi-pairs",
+        "timestep 1ms;\n\
+         population a: if[800] { bias = 0.5; }\n\
+         population b: if[800] { threshold = 2.0; }\n\
+         a -> b { weight = 1.0; }\n\
+         output sb = b;\n",
+    );
+    let p = place_on("loihi", &g, 1).unwrap();
+    assert_eq!(cores(&p), 2);
+    assert_eq!(p.lower_bound_cores, 2);
+    let ranges: Vec<(u32, u32)> = p.chunks.iter().map(|c| (c.start, c.end)).collect();
+    assert_eq!(ranges, vec![(0, 512), (512, 800), (0, 512), (512, 800)]);
+    let loc = p.location();
+    assert_eq!(loc[0], loc[2]);
+    assert_eq!(loc[1], loc[3]);
+    assert_ne!(loc[0], loc[1]);
+    assert_eq!(p.traffic.inter_core, 0.0);
+    assert_eq!(p.sequential_cores, 2);
+    assert_eq!(p.sequential_traffic.inter_core, 800.0);
+}

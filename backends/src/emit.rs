@@ -54,6 +54,19 @@ fn param(g: &Graph, pop: NodeId, name: &str, i: usize) -> f32 {
     }
 }
 
+/// The floor of the voltage: the model's `v_min`, or none (−∞) for models
+/// without one (`li`, `alif`, `sigma_delta`).
+fn v_min(g: &Graph, pop: NodeId) -> f32 {
+    let Op::Population(p) = g.op(pop) else {
+        return f32::NEG_INFINITY;
+    };
+    if p.model.kind().params().iter().any(|s| s.name == "v_min") {
+        param(g, pop, "v_min", 0)
+    } else {
+        f32::NEG_INFINITY
+    }
+}
+
 fn steps(g: &Graph, pop: NodeId, name: &str) -> u32 {
     let Op::Population(p) = g.op(pop) else {
         return 0;
@@ -126,7 +139,7 @@ pub fn emit(
             )),
         }
     };
-    let graded_pop = |pop: NodeId| model(g, pop) == Some(ModelKind::SigmaDelta);
+    let graded_pop = |pop: NodeId| sends_values(g, pop);
     // The delay of each neuron's outgoing synapses (one per neuron on
     // TrueNorth after the `delays` pass).
     let mut out_delay: HashMap<(NodeId, u32), u32> = HashMap::new();
@@ -434,7 +447,7 @@ fn group(
                 ),
                 ModelKind::SigmaDelta => (vec![4095; n], vec![0; n]),
             };
-            let v_min = param(g, pop, "v_min", idx[0]);
+            let v_min = v_min(g, pop);
             let vmin = if v_min.is_finite() {
                 ((v_min as f64) / s).round().max(-(V_MAX as f64)) as i32
             } else {
@@ -543,7 +556,7 @@ fn group(
             // integral thresholds whole); a zero reset is `V ← −1`, and
             // the floor v_min is `V ≥ v_min − 1`.
             const OFFSET: i32 = -1;
-            let v_min = param(g, pop, "v_min", idx[0]);
+            let v_min = v_min(g, pop);
             let (beta, kappa) = if v_min.is_finite() {
                 (-(((v_min as f64) / s).round() as i32) - OFFSET, true)
             } else {
@@ -594,21 +607,17 @@ fn group(
                 snn_ir::Act::Relu => (0.0, f32::INFINITY),
                 snn_ir::Act::Clamp { lo, hi } => (lo, hi),
             };
-            let v_min = param(g, pop, "v_min", idx[0]);
+            let v_min = v_min(g, pop);
             Params::Seneca(SenecaGroup {
                 alpha_syn: bf(alpha_syn),
                 alpha_mem: bf(alpha_mem),
                 threshold: bf(threshold),
                 bias: bf(per("bias")),
-                v_min: snn_runtime::engine::arith::to_bf16(
-                    if kind == ModelKind::SigmaDelta
-                        || v_min == 0.0 && kind != ModelKind::Lif && kind != ModelKind::If
-                    {
-                        f32::NEG_INFINITY
-                    } else {
-                        v_min
-                    },
-                ),
+                v_min: snn_runtime::engine::arith::to_bf16(if kind == ModelKind::SigmaDelta {
+                    f32::NEG_INFINITY
+                } else {
+                    v_min
+                }),
                 refractory: steps(g, pop, "refractory"),
                 reset_subtract: reset_subtract(g, pop),
                 rho: bf(per("rho")),
@@ -618,7 +627,7 @@ fn group(
             })
         }
     };
-    let graded = kind == ModelKind::SigmaDelta;
+    let graded = sends_values(g, pop);
     Ok(Group {
         population: g
             .name(pop)
@@ -631,6 +640,22 @@ fn group(
         scale: if backend == "seneca" { 1.0 } else { s as f32 },
         params,
     })
+}
+
+/// Whether `pop` sends values rather than spikes: sigma-delta neurons, and
+/// leaky integrators that feed another population (their output is their
+/// voltage, sent as its changes; on Loihi 1 this is the dendritic join of
+/// a multi-compartment neuron, which the placer keeps on one core for
+/// one-to-one pairs).
+fn sends_values(g: &Graph, pop: NodeId) -> bool {
+    match model(g, pop) {
+        Some(ModelKind::SigmaDelta) => true,
+        Some(ModelKind::Li) => g
+            .users(pop)
+            .iter()
+            .any(|&(u, _)| matches!(g.op(u), Op::Project(_))),
+        _ => false,
+    }
 }
 
 /// TrueNorth: each neuron's destination delay, 1–15 ticks (the `delays`

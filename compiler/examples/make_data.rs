@@ -170,6 +170,12 @@ fn main() {
         &spikes(60, 20, 0.2, 59),
     );
 
+    // adaptive_lstm_large: seeded initializers in the model; input only.
+    npy(
+        &ex.join("adaptive_lstm_large/input.npy"),
+        &spikes(100, 80, 0.1, 71),
+    );
+
     // Files the diagnostic tests read.
     let diag = root.join("tests/data/diag");
     let mask = Array {

@@ -155,6 +155,11 @@ struct GroupRun {
     graded_in: bool,
     /// Draws for the group's stochastic modes (TrueNorth), in event order.
     rng: Rng,
+    /// Leaky integrators that feed other neurons send their voltage as its
+    /// changes (a graded message when it moved, like sigma-delta with no
+    /// threshold); `sent` is what the receivers hold so far.
+    sends_changes: bool,
+    sent: Vec<f64>,
 }
 
 /// A Loihi CUBA group with its constants pre-shifted and its state in
@@ -581,6 +586,12 @@ impl Engine {
                         Params::TrueNorth(p) => p.stochastic.as_ref().map_or(0, |s| s.seed),
                         _ => 0,
                     }),
+                    sends_changes: g.graded && model == Model::Li,
+                    sent: if g.graded && model == Model::Li {
+                        vec![0.0; c]
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
             index.push(idx);
@@ -841,10 +852,22 @@ impl Engine {
                     }
                 }
                 self.stats.neuron_updates += g.count as u64;
+                if g.sends_changes {
+                    for (j, last) in g.sent.iter_mut().enumerate() {
+                        let v = cuba.v[j] as f64;
+                        if v != *last {
+                            events.push((first + j, v - *last));
+                            *last = v;
+                        }
+                    }
+                }
+                let spikes = !g.sends_changes;
                 for &(i, out) in &events {
                     self.stats.spikes += 1;
-                    self.sent[i] = 1.0;
-                    self.marked.push(i);
+                    if spikes {
+                        self.sent[i] = 1.0;
+                        self.marked.push(i);
+                    }
                     let payload = out * self.out_scale[i];
                     self.deliver(i, payload);
                 }
@@ -865,7 +888,19 @@ impl Engine {
                     self.acc[i] += d_in;
                     self.acc[i] + s_in
                 };
-                let (out, v) = update(g.model, &g.params, &mut g.state, &mut g.rng, j, input);
+                let (mut out, v) = update(g.model, &g.params, &mut g.state, &mut g.rng, j, input);
+                if g.sends_changes {
+                    let last = &mut g.sent[j];
+                    out = if float {
+                        let d = bf16((v - *last) as f32) as f64;
+                        *last = bf16((*last + d) as f32) as f64;
+                        d
+                    } else {
+                        let d = v - *last;
+                        *last = v;
+                        d
+                    };
+                }
                 self.voltage[i] = v;
                 self.sent[i] = out;
                 if out != 0.0 {

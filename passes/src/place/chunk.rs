@@ -392,6 +392,16 @@ pub fn partition(
     spec: &ChipSpec,
     pop: NodeId,
 ) -> Result<Vec<Chunk>, (&'static str, u64, u64)> {
+    partition_capped(g, spec, pop, u32::MAX)
+}
+
+/// [`partition`] with at most `cap` neurons per chunk.
+pub fn partition_capped(
+    g: &Graph,
+    spec: &ChipSpec,
+    pop: NodeId,
+    cap: u32,
+) -> Result<Vec<Chunk>, (&'static str, u64, u64)> {
     let size = g.shape(pop).len();
     let per_neuron = compartments(g, spec, pop);
     let inc = incoming(g, pop);
@@ -461,6 +471,16 @@ pub fn partition(
     let mut start = 0u32;
     let mut i = 0u32;
     while i < size {
+        if i - start == cap {
+            chunks.push(Chunk {
+                pop,
+                start,
+                end: i,
+                res: std::mem::take(&mut f.res),
+            });
+            start = i;
+            fresh(&mut f);
+        }
         let mark = f.touched.len();
         let before = (
             f.res.synapses,

@@ -43,12 +43,14 @@ pub fn heaviest(pairs: &[(usize, usize, f64)], limit: usize) -> Vec<(usize, usiz
 }
 
 /// Packs `items` into bins of capacity `cap` per dimension, starting from
-/// `greedy` (a bin index per item, bins numbered in order of first use).
+/// `greedy` (a bin index per item, bins numbered in order of first use,
+/// with every tie honoured). Items `(i, j)` of `ties` share a bin.
 /// Returns a bin per item (renumbered from 0 in order of first use).
 pub fn pack(
     items: &[Item],
     cap: &[f64],
     pairs: &[(usize, usize, f64)],
+    ties: &[(usize, usize)],
     greedy: &[usize],
     time: Duration,
 ) -> (Vec<usize>, SolveReport) {
@@ -124,6 +126,14 @@ pub fn pack(
             let xi = x[i].get(b).map_or(Expression::from(0.0), |&v| v.into());
             let xj = x[j].get(b).map_or(Expression::from(0.0), |&v| v.into());
             model.add_constraint(constraint!(s >= xi - xj));
+            rows += 1;
+        }
+    }
+    for &(i, j) in ties {
+        for b in 0..bins {
+            let xi = x[i].get(b).map_or(Expression::from(0.0), |&v| v.into());
+            let xj = x[j].get(b).map_or(Expression::from(0.0), |&v| v.into());
+            model.add_constraint(constraint!(xi == xj));
             rows += 1;
         }
     }
@@ -331,7 +341,7 @@ mod tests {
             .map(|&s| Item { need: vec![s] })
             .collect();
         let greedy = vec![0, 1, 0, 1, 2];
-        let (bins, report) = pack(&items, &[10.0], &[], &greedy, Duration::from_secs(10));
+        let (bins, report) = pack(&items, &[10.0], &[], &[], &greedy, Duration::from_secs(10));
         assert_eq!(report.status, "optimal");
         assert_eq!(bins.iter().max(), Some(&1));
         for b in 0..2 {
@@ -350,10 +360,37 @@ mod tests {
         let items: Vec<Item> = (0..4).map(|_| Item { need: vec![5.0] }).collect();
         let greedy = vec![0, 0, 1, 1];
         let pairs = vec![(0, 3, 10.0), (1, 2, 10.0), (0, 1, 1.0)];
-        let (bins, _) = pack(&items, &[10.0], &pairs, &greedy, Duration::from_secs(10));
+        let (bins, _) = pack(
+            &items,
+            &[10.0],
+            &pairs,
+            &[],
+            &greedy,
+            Duration::from_secs(10),
+        );
         assert_eq!(bins[0], bins[3]);
         assert_eq!(bins[1], bins[2]);
         assert_ne!(bins[0], bins[1]);
+    }
+
+    #[test]
+    fn ties_override_traffic() {
+        // The same four chunks, but 0 is tied to 1 and 2 to 3: the traffic
+        // would pair 0 with 3, the ties may not.
+        let items: Vec<Item> = (0..4).map(|_| Item { need: vec![5.0] }).collect();
+        let greedy = vec![0, 0, 1, 1];
+        let pairs = vec![(0, 3, 10.0), (1, 2, 10.0)];
+        let (bins, report) = pack(
+            &items,
+            &[10.0],
+            &pairs,
+            &[(0, 1), (2, 3)],
+            &greedy,
+            Duration::from_secs(10),
+        );
+        // The greedy start is already optimal under the ties.
+        assert_eq!(report.status, "optimal, greedy kept");
+        assert_eq!(bins, vec![0, 0, 1, 1]);
     }
 
     #[test]

@@ -5,8 +5,13 @@
 //!    once (neurons and the delay-ring trade-off, input axons, synapse
 //!    memory, profiles, synapse formats); a source whose neurons would need
 //!    more output axons than a core has gets smaller chunks.
+//!    Two populations joined one-to-one (an adaptive neuron and its
+//!    auxiliary compartment, a copy layer) are cut together, into chunks of
+//!    the same ranges that fit one core as a pair, and each pair is tied to
+//!    one core: their messages, often graded and sent every step, then never
+//!    leave it.
 //! 2. Greedy (always available): chunks in dataflow order, first-fit into
-//!    the last few open cores.
+//!    the last few open cores, tied chunks together.
 //! 3. ILP (`ilp.rs`, HiGHS through good_lp, under `--place-time`): chunks
 //!    that can share a core are packed to minimise cores, then traffic
 //!    between cores; then cores are assigned to chips to minimise traffic
@@ -254,30 +259,151 @@ fn fits(spec: &ChipSpec, r: &Resources) -> bool {
         && overflow(r, &capacity(spec, r.max_delay)).is_none()
 }
 
-/// First-fit of `order` into cores, trying only the last `window` open
-/// cores (window 1: plain in-order packing). Returns a core per chunk.
-fn first_fit(spec: &ChipSpec, chunks: &[Chunk], window: usize) -> Vec<usize> {
+/// First-fit of the chunks, in order, into cores, trying only the last
+/// `window` open cores (window 1: plain in-order packing). A chunk with a
+/// `partner` is placed together with it, on one core. Returns a core per
+/// chunk.
+fn first_fit(
+    spec: &ChipSpec,
+    chunks: &[Chunk],
+    window: usize,
+    partner: &[Option<usize>],
+) -> Vec<usize> {
     let mut open: Vec<(usize, Resources)> = Vec::new();
-    let mut core_of = vec![0; chunks.len()];
+    let mut core_of = vec![usize::MAX; chunks.len()];
     let mut next = 0;
     for (k, c) in chunks.iter().enumerate() {
+        if core_of[k] != usize::MAX {
+            continue;
+        }
+        let tied = partner
+            .get(k)
+            .copied()
+            .flatten()
+            .filter(|&j| core_of[j] == usize::MAX);
+        let res = match tied {
+            Some(j) => combine(&c.res, &chunks[j].res),
+            None => c.res.clone(),
+        };
         let from = open.len().saturating_sub(window);
-        let hit = (from..open.len()).find(|&o| {
-            might_fit(spec, &open[o].1, &c.res) && fits(spec, &combine(&open[o].1, &c.res))
-        });
-        match hit {
+        let hit = (from..open.len())
+            .find(|&o| might_fit(spec, &open[o].1, &res) && fits(spec, &combine(&open[o].1, &res)));
+        let core = match hit {
             Some(o) => {
-                open[o].1 = combine(&open[o].1, &c.res);
-                core_of[k] = open[o].0;
+                open[o].1 = combine(&open[o].1, &res);
+                open[o].0
             }
             None => {
-                open.push((next, c.res.clone()));
-                core_of[k] = next;
+                open.push((next, res));
                 next += 1;
+                next - 1
             }
+        };
+        core_of[k] = core;
+        if let Some(j) = tied {
+            core_of[j] = core;
         }
     }
     core_of
+}
+
+/// Pairs of distinct populations of one size joined by a one-to-one
+/// projection (a diagonal weight pattern), in node order; each population
+/// is in at most one pair.
+fn one_to_one_pairs(g: &Graph) -> Vec<(NodeId, NodeId)> {
+    let pops = g.populations();
+    let mut taken: Vec<NodeId> = Vec::new();
+    let mut pairs = Vec::new();
+    for &t in &pops {
+        for p in chunk::incoming(g, t) {
+            let s = p.source;
+            if s == t
+                || !pops.contains(&s)
+                || taken.contains(&s)
+                || taken.contains(&t)
+                || g.shape(s).len() != g.shape(t).len()
+            {
+                continue;
+            }
+            let Some(pat) = g.tensor(p.weights).pattern() else {
+                continue;
+            };
+            let n = g.shape(t).len() as usize;
+            let diagonal = (0..n).all(|r| {
+                let ks = pat.row(r);
+                ks.len() == 1 && pat.col_idx[ks.start] as usize == r
+            });
+            if diagonal {
+                taken.extend([s, t]);
+                let (a, b) =
+                    if pops.iter().position(|&x| x == s) < pops.iter().position(|&x| x == t) {
+                        (s, t)
+                    } else {
+                        (t, s)
+                    };
+                pairs.push((a, b));
+            }
+        }
+    }
+    pairs
+}
+
+/// The chunks of the two populations of a one-to-one pair, range by range.
+type PairCut = (Vec<Chunk>, Vec<Chunk>);
+
+/// Cuts the pair `(a, b)` into chunks of the same ranges, as large as fit
+/// one core as a pair (the largest cap found by bisection); `None` when no
+/// cap of at least two neurons works.
+fn co_partition(g: &Graph, spec: &ChipSpec, a: NodeId, b: NodeId) -> Option<PairCut> {
+    let n = g.shape(a).len();
+    let try_cap = |c: u32| -> Option<PairCut> {
+        let ca = chunk::partition_capped(g, spec, a, c).ok()?;
+        let cb = chunk::partition_capped(g, spec, b, c).ok()?;
+        let aligned = ca.len() == cb.len()
+            && ca.iter().zip(&cb).all(|(x, y)| {
+                x.start == y.start && x.end == y.end && fits(spec, &combine(&x.res, &y.res))
+            });
+        aligned.then_some((ca, cb))
+    };
+    let (mut lo, mut hi) = (2u32, capacity(spec, 0).neurons.min(n));
+    if hi < lo {
+        return None;
+    }
+    if let Some(r) = try_cap(hi) {
+        return Some(r);
+    }
+    let mut best = try_cap(lo)?;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match try_cap(mid) {
+            Some(r) => {
+                lo = mid;
+                best = r;
+            }
+            None => hi = mid,
+        }
+    }
+    Some(best)
+}
+
+/// Each chunk's tied partner: the chunk of the same range of its pair
+/// population, when the two fit one core together.
+fn partners(spec: &ChipSpec, chunks: &[Chunk], pairs: &[(NodeId, NodeId)]) -> Vec<Option<usize>> {
+    let mut partner = vec![None; chunks.len()];
+    for &(a, b) in pairs {
+        for (k, x) in chunks.iter().enumerate().filter(|(_, c)| c.pop == a) {
+            let found = chunks
+                .iter()
+                .position(|y| y.pop == b && y.start == x.start && y.end == x.end);
+            if let Some(j) = found
+                && fits(spec, &combine(&x.res, &chunks[j].res))
+            {
+                partner[k] = Some(j);
+                partner[j] = Some(k);
+            }
+        }
+    }
+    partner
 }
 
 /// Places `g` on `spec` chips. On failure, the diagnostics say which
@@ -295,9 +421,13 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
             .map(|pop| (pop, chunk::partition(g, spec, pop)))
             .collect()
     };
+    let mut by_pop: Vec<(NodeId, Vec<Chunk>)> = Vec::new();
     for (pop, part) in parts {
         match part {
-            Ok(c) => chunks.extend(c),
+            Ok(c) => {
+                chunks.extend(c.iter().cloned());
+                by_pop.push((pop, c));
+            }
             Err((resource, used, limit)) => errors.push(
                 PassDiag::error(
                     "E0440",
@@ -319,12 +449,48 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
     if let Err(e) = limit_output_axons(g, spec, &mut chunks) {
         return Err(vec![*e]);
     }
+    // One-to-one pairs cut together, kept when the greedy packing needs no
+    // more cores than with the pairs cut apart (cores come first).
+    let mut partner = vec![None; chunks.len()];
+    let mut greedy = first_fit(spec, &chunks, 64, &partner);
+    let pairs = one_to_one_pairs(g);
+    let paired: Vec<(NodeId, NodeId, Option<PairCut>)> = {
+        use rayon::prelude::*;
+        pairs
+            .par_iter()
+            .map(|&(a, b)| (a, b, co_partition(g, spec, a, b)))
+            .collect()
+    };
+    if paired.iter().any(|p| p.2.is_some()) {
+        let mut together: std::collections::HashMap<NodeId, Vec<Chunk>> =
+            std::collections::HashMap::new();
+        for (a, b, r) in paired {
+            if let Some((ca, cb)) = r {
+                together.insert(a, ca);
+                together.insert(b, cb);
+            }
+        }
+        let mut tied: Vec<Chunk> = Vec::new();
+        for (pop, c) in &by_pop {
+            tied.extend(together.get(pop).unwrap_or(c).iter().cloned());
+        }
+        if limit_output_axons(g, spec, &mut tied).is_ok() {
+            let tied_partner = partners(spec, &tied, &pairs);
+            let tied_greedy = first_fit(spec, &tied, 64, &tied_partner);
+            let cores = |v: &[usize]| v.iter().copied().max().map_or(0, |m| m + 1);
+            if cores(&tied_greedy) <= cores(&greedy) {
+                chunks = tied;
+                partner = tied_partner;
+                greedy = tied_greedy;
+            }
+        }
+    }
     seconds.partition = t.elapsed().as_secs_f64();
 
-    // 2. Greedy packing, and the in-order baseline.
+    // 2. The in-order baseline: what packing without a traffic model
+    //    gives (the greedy packing, tied pairs together, is above).
     let t = Instant::now();
-    let greedy = first_fit(spec, &chunks, 64);
-    let sequential = first_fit(spec, &chunks, 1);
+    let sequential = first_fit(spec, &chunks, 1, &[]);
     seconds.greedy = t.elapsed().as_secs_f64();
 
     // 3. ILP over the chunks that can share a core.
@@ -334,13 +500,15 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         .iter()
         .min_by_key(|c| c.res.neurons)
         .map(|c| c.res.clone());
+    let can_share = |k: usize| {
+        chunks.len() > 1
+            && smallest
+                .as_ref()
+                .is_some_and(|s| fits(spec, &combine(&chunks[k].res, s)))
+    };
+    // A tied pair is in the ILP only as a whole.
     let shareable: Vec<usize> = (0..chunks.len())
-        .filter(|&k| {
-            chunks.len() > 1
-                && smallest
-                    .as_ref()
-                    .is_some_and(|s| fits(spec, &combine(&chunks[k].res, s)))
-        })
+        .filter(|&k| can_share(k) && partner[k].is_none_or(can_share))
         .collect();
     let mut core_of = greedy.clone();
     let mut solves = Vec::new();
@@ -370,7 +538,16 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         );
         let items: Vec<Item> = shareable.iter().map(|&k| item(&chunks[k].res)).collect();
         let warm = ilp::renumber(&shareable.iter().map(|&k| greedy[k]).collect::<Vec<_>>());
-        let (bins, report) = ilp::pack(&items, &cap_vector(&cap), &pairs, &warm, half);
+        let ties: Vec<(usize, usize)> = shareable
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &k)| {
+                let j = partner[k]?;
+                let jj = group[j]?;
+                (i < jj).then_some((i, jj))
+            })
+            .collect();
+        let (bins, report) = ilp::pack(&items, &cap_vector(&cap), &pairs, &ties, &warm, half);
         solves.push(report);
         // Shareable chunks get fresh cores after the solo ones.
         let solo_cores: Vec<usize> = {
@@ -456,7 +633,9 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         });
         cores[slot].chunks.push(k);
     }
-    let lower_bound_cores = lower_bound(spec, &chunks, &shareable);
+    // The bound ignores the ties (a bound without them bounds with them).
+    let sharing: Vec<usize> = (0..chunks.len()).filter(|&k| can_share(k)).collect();
+    let lower_bound_cores = lower_bound(spec, &chunks, &sharing);
     let mut placement = Placement {
         chip: spec.name,
         chips_available: opts.chips,
