@@ -185,8 +185,10 @@ struct Cuba {
     u: Vec<i32>,
     v: Vec<i32>,
     refr: Vec<u32>,
-    /// Scratch: the compartments that spiked this step.
+    /// Scratch: the compartments that spiked this step (as a list, and as
+    /// one flag each for the uniform loop).
     fired: Vec<u32>,
+    flags: Vec<u8>,
 }
 
 impl Cuba {
@@ -226,6 +228,7 @@ impl Cuba {
             v: vec![0; count],
             refr: vec![0; count],
             fired: vec![0; count],
+            flags: vec![0; count],
         }
     }
 
@@ -290,6 +293,67 @@ impl Cuba {
                 .iter()
                 .map(|&j| (first + j as usize, 1.0)),
         );
+    }
+
+    /// Whether every constant is shared by the whole group.
+    fn uniform(&self) -> bool {
+        self.mask_u == 0 && self.mask_v == 0 && self.mask_bias == 0 && self.mask_vth == 0
+    }
+
+    /// [`Cuba::step`] for a uniform group whose input is only spikes (the
+    /// common case), written without branches in 32-bit arithmetic so the
+    /// compiler can vectorise it: every value fits (|u|, |v| < 2^23, the
+    /// bias < 2^20), and the current is kept modulo 2^24, so wrapping
+    /// 32-bit sums give the same bits. Takes (and zeroes) `spike`.
+    fn step_uniform(&mut self, spike: &mut [i32], first: usize, fired: &mut Vec<(usize, f64)>) {
+        #[inline(always)]
+        fn decay(x: i32, keep: u64) -> i32 {
+            let sign = x >> 31; // 0 or -1
+            let m = ((x.unsigned_abs() as u64 * keep) >> 12) as i32;
+            (m ^ sign) - sign
+        }
+        let n = self.u.len();
+        let (keep_u, keep_v) = (self.keep_u[0] as u64, self.keep_v[0] as u64);
+        let (bias, th) = (self.bias[0], self.vth[0]);
+        let (vmin, vmax) = (self.vmin, V_MAX as i32);
+        let (spiking, subtract, refractory) = (self.spiking, self.reset_subtract, self.refractory);
+        let (u, v, refr) = (&mut self.u[..n], &mut self.v[..n], &mut self.refr[..n]);
+        let (flags, spike) = (&mut self.flags[..n], &mut spike[..n]);
+        for j in 0..n {
+            let uu = decay(u[j], keep_u).wrapping_add(spike[j]).wrapping_shl(8) >> 8;
+            spike[j] = 0;
+            u[j] = uu;
+            let old = v[j];
+            let vv = (decay(old, keep_v) + uu + bias).clamp(vmin, vmax);
+            let r = refr[j];
+            let quiet = r > 0;
+            let fire = spiking & !quiet & (vv > th);
+            let reset = if subtract { vv - th } else { 0 };
+            v[j] = if quiet {
+                old
+            } else if fire {
+                reset
+            } else {
+                vv
+            };
+            refr[j] = if quiet {
+                r - 1
+            } else if fire {
+                refractory
+            } else {
+                r
+            };
+            flags[j] = fire as u8;
+        }
+        for (c, chunk) in flags.chunks(8).enumerate() {
+            if chunk.iter().any(|&f| f != 0) {
+                for (k, &f) in chunk.iter().enumerate() {
+                    if f != 0 {
+                        fired.push((first + c * 8 + k, 1.0));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -824,6 +888,9 @@ impl Engine {
                 let graded = &mut self.graded[range.clone()];
                 let acc = &mut self.acc[first..first + g.count];
                 match (self.int_spikes, g.graded_in) {
+                    (true, false) if cuba.uniform() => {
+                        cuba.step_uniform(&mut self.ispike[range], first, &mut events);
+                    }
                     (true, false) => {
                         let spike = &mut self.ispike[range];
                         cuba.step(|j| std::mem::take(&mut spike[j]) as i64, first, &mut events);
@@ -1374,6 +1441,41 @@ mod tests {
         // du = 4095 clears u each step: u = 100 · 2^6 = 6400. dv = 4095
         // keeps 1/4096 of v: v = 6400, then ⌊6400 / 4096⌋ + 6400 = 6401.
         assert_eq!(v1, vec![6400.0, 6401.0, 6401.0, 6401.0]);
+    }
+
+    #[test]
+    fn the_uniform_cuba_loop_matches_the_general_one_bit_for_bit() {
+        // Random inputs up to ±2^26 (so u wraps at 24 bits), a floor that
+        // clips, subtractive and zero resets, refractory periods.
+        for (subtract, refractory, vmin) in [(false, 0, -(V_MAX as i32)), (true, 3, -50_000)] {
+            let mut p = loihi(64, 1000, 300, 500);
+            p.reset_subtract = subtract;
+            p.refractory = refractory;
+            p.vmin = vmin;
+            p.bias_mant = vec![-120; 64];
+            p.bias_exp = vec![3; 64];
+            let mut a = Cuba::new(&p, 64, true);
+            let mut b = Cuba::new(&p, 64, true);
+            assert!(a.uniform());
+            let mut rng = Rng::new(11);
+            let (mut fa, mut fb) = (Vec::new(), Vec::new());
+            for _ in 0..400 {
+                let input: Vec<i32> = (0..64)
+                    .map(|_| (rng.bits(27) - (1 << 26)) as i32 >> (rng.bits(4) as u32))
+                    .collect();
+                let mut sa = input.clone();
+                a.step_uniform(&mut sa, 0, &mut fa);
+                assert!(sa.iter().all(|&x| x == 0));
+                b.step(|j| input[j] as i64, 0, &mut fb);
+                assert_eq!((&a.u, &a.v, &a.refr), (&b.u, &b.v, &b.refr));
+                assert_eq!(fa, fb);
+            }
+            assert!(!fa.is_empty());
+            assert!(
+                a.v.iter().any(|&v| v == vmin.max(-(V_MAX as i32))),
+                "the floor is reached"
+            );
+        }
     }
 
     #[test]
