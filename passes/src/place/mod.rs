@@ -547,7 +547,7 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
                 (i < jj).then_some((i, jj))
             })
             .collect();
-        let (bins, report) = ilp::pack(&items, &cap_vector(&cap), &pairs, &ties, &warm, half);
+        let (bins, report) = ilp::pack(&items, &cap_vector(spec, &cap), &pairs, &ties, &warm, half);
         solves.push(report);
         // Shareable chunks get fresh cores after the solo ones.
         let solo_cores: Vec<usize> = {
@@ -704,11 +704,15 @@ fn item(r: &Resources) -> Item {
             r.compartment_profiles.len() as f64,
             r.threshold_profiles.len() as f64,
             r.synapse_formats.len() as f64,
+            // Summed, like the greedy packing: chunks on one core might
+            // share destinations, so this is an upper bound.
+            r.output_axons as f64,
         ],
     }
 }
 
-fn cap_vector(c: &Capacity) -> Vec<f64> {
+/// A core's capacity, in the dimensions of [`item`].
+fn cap_vector(spec: &ChipSpec, c: &Capacity) -> Vec<f64> {
     let f = |v: u64| if v == u64::MAX { 1e18 } else { v as f64 };
     vec![
         c.neurons as f64,
@@ -717,6 +721,7 @@ fn cap_vector(c: &Capacity) -> Vec<f64> {
         f(c.compartment_profiles as u64),
         f(c.threshold_profiles as u64),
         f(c.synapse_formats as u64),
+        f(spec.output_axons_per_core as u64),
     ]
 }
 
@@ -724,7 +729,7 @@ fn cap_vector(c: &Capacity) -> Vec<f64> {
 /// their total of each resource divided by a core's capacity.
 fn lower_bound(spec: &ChipSpec, chunks: &[Chunk], shareable: &[usize]) -> u32 {
     let solo = chunks.len() - shareable.len();
-    let cap = cap_vector(&capacity(spec, 0));
+    let cap = cap_vector(spec, &capacity(spec, 0));
     let mut need = 0f64;
     for d in 0..cap.len() {
         let total: f64 = shareable
@@ -737,6 +742,8 @@ fn lower_bound(spec: &ChipSpec, chunks: &[Chunk], shareable: &[usize]) -> u32 {
                     r.memory_bits as f64,
                     0.0,
                     0.0,
+                    0.0,
+                    // Output axons add up only as an upper bound.
                     0.0,
                 ][d]
             })
