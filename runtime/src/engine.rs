@@ -306,45 +306,26 @@ impl Cuba {
     /// bias < 2^20), and the current is kept modulo 2^24, so wrapping
     /// 32-bit sums give the same bits. Takes (and zeroes) `spike`.
     fn step_uniform(&mut self, spike: &mut [i32], first: usize, fired: &mut Vec<(usize, f64)>) {
-        #[inline(always)]
-        fn decay(x: i32, keep: u64) -> i32 {
-            let sign = x >> 31; // 0 or -1
-            let m = ((x.unsigned_abs() as u64 * keep) >> 12) as i32;
-            (m ^ sign) - sign
-        }
         let n = self.u.len();
-        let (keep_u, keep_v) = (self.keep_u[0] as u64, self.keep_v[0] as u64);
-        let (bias, th) = (self.bias[0], self.vth[0]);
-        let (vmin, vmax) = (self.vmin, V_MAX as i32);
-        let (spiking, subtract, refractory) = (self.spiking, self.reset_subtract, self.refractory);
-        let (u, v, refr) = (&mut self.u[..n], &mut self.v[..n], &mut self.refr[..n]);
-        let (flags, spike) = (&mut self.flags[..n], &mut spike[..n]);
-        for j in 0..n {
-            let uu = decay(u[j], keep_u).wrapping_add(spike[j]).wrapping_shl(8) >> 8;
-            spike[j] = 0;
-            u[j] = uu;
-            let old = v[j];
-            let vv = (decay(old, keep_v) + uu + bias).clamp(vmin, vmax);
-            let r = refr[j];
-            let quiet = r > 0;
-            let fire = spiking & !quiet & (vv > th);
-            let reset = if subtract { vv - th } else { 0 };
-            v[j] = if quiet {
-                old
-            } else if fire {
-                reset
-            } else {
-                vv
-            };
-            refr[j] = if quiet {
-                r - 1
-            } else if fire {
-                refractory
-            } else {
-                r
-            };
-            flags[j] = fire as u8;
-        }
+        let k = UniformCuba {
+            keep_u: self.keep_u[0] as u32,
+            keep_v: self.keep_v[0] as u32,
+            bias: self.bias[0],
+            vth: self.vth[0],
+            vmin: self.vmin,
+            spiking: self.spiking,
+            subtract: self.reset_subtract,
+            refractory: self.refractory,
+        };
+        let flags = &mut self.flags[..n];
+        cuba_uniform(
+            &k,
+            &mut self.u[..n],
+            &mut self.v[..n],
+            &mut self.refr[..n],
+            flags,
+            &mut spike[..n],
+        );
         for (c, chunk) in flags.chunks(8).enumerate() {
             if chunk.iter().any(|&f| f != 0) {
                 for (k, &f) in chunk.iter().enumerate() {
@@ -354,6 +335,75 @@ impl Cuba {
                 }
             }
         }
+    }
+}
+
+/// The constants of a uniform CUBA group.
+struct UniformCuba {
+    keep_u: u32,
+    keep_v: u32,
+    bias: i32,
+    vth: i32,
+    vmin: i32,
+    spiking: bool,
+    subtract: bool,
+    refractory: u32,
+}
+
+/// The loop of [`Cuba::step_uniform`], compiled for the baseline and for
+/// wider vector units and picked at run time by the CPU's features.
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn cuba_uniform(
+    k: &UniformCuba,
+    u: &mut [i32],
+    v: &mut [i32],
+    refr: &mut [u32],
+    flags: &mut [u8],
+    spike: &mut [i32],
+) {
+    /// `x · keep / 4096` rounded toward zero, in 32-bit pieces: with
+    /// `|x| = hi · 2^12 + lo`, it is `hi · keep + (lo · keep) >> 12`, and
+    /// both products fit (|x| < 2^24, keep ≤ 2^12).
+    #[inline(always)]
+    fn decay(x: i32, keep: u32) -> i32 {
+        let sign = x >> 31; // 0 or -1
+        let a = x.unsigned_abs();
+        let m = ((a >> 12) * keep + (((a & 4095) * keep) >> 12)) as i32;
+        (m ^ sign) - sign
+    }
+    let n = u.len();
+    let (v, refr, flags, spike) = (
+        &mut v[..n],
+        &mut refr[..n],
+        &mut flags[..n],
+        &mut spike[..n],
+    );
+    let vmax = V_MAX as i32;
+    for j in 0..n {
+        let uu = decay(u[j], k.keep_u).wrapping_add(spike[j]).wrapping_shl(8) >> 8;
+        spike[j] = 0;
+        u[j] = uu;
+        let old = v[j];
+        let vv = (decay(old, k.keep_v) + uu + k.bias).clamp(k.vmin, vmax);
+        let r = refr[j];
+        let quiet = r > 0;
+        let fire = k.spiking & !quiet & (vv > k.vth);
+        let reset = if k.subtract { vv - k.vth } else { 0 };
+        v[j] = if quiet {
+            old
+        } else if fire {
+            reset
+        } else {
+            vv
+        };
+        refr[j] = if quiet {
+            r - 1
+        } else if fire {
+            k.refractory
+        } else {
+            r
+        };
+        flags[j] = fire as u8;
     }
 }
 
