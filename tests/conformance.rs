@@ -185,56 +185,61 @@ fn the_chip_runtime_is_deterministic() {
     assert_eq!(a[0].mean_abs_error.to_bits(), b[0].mean_abs_error.to_bits());
 }
 
+/// A fresh scratch directory holding `model.snn` with `source`.
+fn scratch(name: &str, source: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("snnc-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("model.snn");
+    std::fs::write(&model, source).unwrap();
+    (dir, model)
+}
+
+/// Runs the `snnc` binary: (success, stdout, stderr).
+fn cli(args: &[&str]) -> (bool, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
+        .args(args)
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// A network without inputs runs without `--input`, for `--steps` steps;
 /// without `--steps` nothing says how long, which is an error.
 #[test]
 fn a_network_without_inputs_runs_for_the_steps_given() {
-    let dir = std::env::temp_dir().join(format!("snnc-noinput-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = dir.join("model.snn");
     // bias 0.5 per step with v ← v·(1 − 1/2): v = 0.5, 0.75, 0.875, ... and
     // the threshold 0.8 is crossed at the third step, every third step.
-    std::fs::write(
-        &model,
+    let (dir, model) = scratch(
+        "noinput",
         "timestep 1ms;\n\
          population p: lif[2] { alpha_mem = 0.5; threshold = 0.8; bias = 0.5; }\n\
          output s = p;\n",
-    )
-    .unwrap();
-    let snnc = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    );
     let out = dir.join("out");
-    let o = snnc(&[
+    let out = out.to_str().unwrap();
+    let (ok, _, err) = cli(&[
         "compile",
         model.to_str().unwrap(),
         "--backend",
         "loihi",
         "-o",
-        out.to_str().unwrap(),
+        out,
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = snnc(&["run", out.to_str().unwrap(), "--output", "x.npy"]);
-    assert!(!o.status.success());
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&["run", out, "--output", "x.npy"]);
+    assert!(!ok);
     assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains("the network has no inputs, so nothing says how long to run: give --steps T"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        err.contains("the network has no inputs, so nothing says how long to run: give --steps T"),
+        "{err}"
     );
     let y = dir.join("y.npy");
-    let o = snnc(&[
-        "run",
-        out.to_str().unwrap(),
-        "--steps",
-        "6",
-        "--output",
-        y.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ok, _, err) = cli(&["run", out, "--steps", "6", "--output", y.to_str().unwrap()]);
+    assert!(ok, "{err}");
     let mut file = snnc::arrays::open(&y).unwrap();
     let name = file.names().into_iter().next().unwrap();
     let spikes = file.get(&name).unwrap().to_f32().unwrap();
@@ -329,18 +334,14 @@ fn truenorth_integrate_and_fire_matches_the_float_model_exactly() {
 #[test]
 fn compare_on_a_dataset_prints_the_accuracy_of_both() {
     use snnc::arrays::{Array, write_npz};
-    let dir = std::env::temp_dir().join(format!("snnc-dataset-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = dir.join("model.snn");
-    std::fs::write(
-        &model,
+    let (dir, model) = scratch(
+        "dataset",
         "timestep 1ms;\n\
          input x[3];\n\
          population out: li[3] { alpha_mem = 0.5; }\n\
          x -> out { weight = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]; }\n\
          output y = out;\n",
-    )
-    .unwrap();
+    );
     let (samples, steps) = (10usize, 8usize);
     let mut x = Vec::new();
     let mut labels = Vec::new();
@@ -362,23 +363,10 @@ fn compare_on_a_dataset_prints_the_accuracy_of_both() {
     let inputs = Array::f32(vec![samples, steps, 3], x);
     let labels = Array::i32(vec![samples], labels);
     write_npz(&data, &[("inputs", &inputs), ("labels", &labels)]).unwrap();
-    let snnc = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_snnc"))
-            .args(args)
-            .arg("--color")
-            .arg("never")
-            .output()
-            .unwrap();
-        (
-            o.status.success(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
     let m = model.to_str().unwrap();
     let d = data.to_str().unwrap();
     for backend in ["loihi", "seneca"] {
-        let (ok, out, err) = snnc(&["compare", m, "--backend", backend, "--dataset", d]);
+        let (ok, out, err) = cli(&["compare", m, "--backend", backend, "--dataset", d]);
         assert!(ok, "{err}");
         assert!(out.contains("10 samples"), "{out}");
         assert!(out.contains("classified by `y`"), "{out}");
@@ -391,46 +379,26 @@ fn compare_on_a_dataset_prints_the_accuracy_of_both() {
     }
     // Bad datasets are named precisely.
     let bad = dir.join("bad.npz");
-    write_npz(&bad, &[("inputs", &inputs)]).unwrap();
-    let (ok, _, err) = snnc(&[
-        "compare",
-        m,
-        "--backend",
-        "loihi",
-        "--dataset",
-        bad.to_str().unwrap(),
-    ]);
-    assert!(!ok);
-    assert!(err.contains("no array `labels` (it holds inputs)"), "{err}");
+    let refused = |arrays: &[(&str, &Array)], expect: &str| {
+        write_npz(&bad, arrays).unwrap();
+        let b = bad.to_str().unwrap();
+        let (ok, _, err) = cli(&["compare", m, "--backend", "loihi", "--dataset", b]);
+        assert!(!ok);
+        assert!(err.contains(expect), "{err}");
+    };
+    refused(
+        &[("inputs", &inputs)],
+        "no array `labels` (it holds inputs)",
+    );
     let wrong = Array::f32(vec![samples, steps, 2], vec![0.0; samples * steps * 2]);
-    write_npz(&bad, &[("inputs", &wrong), ("labels", &labels)]).unwrap();
-    let (ok, _, err) = snnc(&[
-        "compare",
-        m,
-        "--backend",
-        "loihi",
-        "--dataset",
-        bad.to_str().unwrap(),
-    ]);
-    assert!(!ok);
-    assert!(
-        err.contains("`inputs` has shape [10, 8, 2]; expected [S, T, 3]"),
-        "{err}"
+    refused(
+        &[("inputs", &wrong), ("labels", &labels)],
+        "`inputs` has shape [10, 8, 2]; expected [S, T, 3]",
     );
     let big = Array::i32(vec![samples], vec![3; samples]);
-    write_npz(&bad, &[("inputs", &inputs), ("labels", &big)]).unwrap();
-    let (ok, _, err) = snnc(&[
-        "compare",
-        m,
-        "--backend",
-        "loihi",
-        "--dataset",
-        bad.to_str().unwrap(),
-    ]);
-    assert!(!ok);
-    assert!(
-        err.contains("`labels[0]` is 3, but `y` has 3 classes (0..2)"),
-        "{err}"
+    refused(
+        &[("inputs", &inputs), ("labels", &big)],
+        "`labels[0]` is 3, but `y` has 3 classes (0..2)",
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

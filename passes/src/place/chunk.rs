@@ -467,19 +467,23 @@ pub fn partition_capped(
         f.delay_field = delay_bits(constant_delay);
     };
     fresh(&mut f);
+    // Ends the chunk at neuron `end` and starts an empty one there.
+    let close = |chunks: &mut Vec<Chunk>, f: &mut Filling, start: &mut u32, end: u32| {
+        chunks.push(Chunk {
+            pop,
+            start: *start,
+            end,
+            res: std::mem::take(&mut f.res),
+        });
+        *start = end;
+        fresh(f);
+    };
     let mut chunks = Vec::new();
     let mut start = 0u32;
     let mut i = 0u32;
     while i < size {
         if i - start == cap {
-            chunks.push(Chunk {
-                pop,
-                start,
-                end: i,
-                res: std::mem::take(&mut f.res),
-            });
-            start = i;
-            fresh(&mut f);
+            close(&mut chunks, &mut f, &mut start, i);
         }
         let mark = f.touched.len();
         let before = (
@@ -595,14 +599,7 @@ pub fn partition_capped(
                     f.index_bits,
                 ) = before;
                 f.res.input_axons = f.touched.len() as u64;
-                chunks.push(Chunk {
-                    pop,
-                    start,
-                    end: i,
-                    res: std::mem::take(&mut f.res),
-                });
-                start = i;
-                fresh(&mut f);
+                close(&mut chunks, &mut f, &mut start, i);
             }
         }
     }
