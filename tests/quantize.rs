@@ -595,3 +595,36 @@ fn tensors_without_values_are_an_error() {
         "projection `x->p(+)` has no weight values to quantize"
     );
 }
+
+/// A decay that the format cannot resolve is reported. τ = 700 steps:
+/// α = exp(−1/700) = 0.998572, and bfloat16 steps are 2^-8 just below 1,
+/// so α rounds to 1 on SENeCA and the state would never decay (W0455,
+/// naming the population and the time constant). Loihi keeps 12 bits of
+/// 1 − α: 4096 · 0.001428 = 5.85 → dv = 6, no warning. τ = 20 rounds to
+/// 0.953125 in bfloat16: no warning either.
+#[test]
+fn a_decay_lost_to_rounding_is_reported() {
+    let src = "timestep 1ms;\n\
+        input x[2];\n\
+        population slow: li[2] { tau_mem = 700ms; }\n\
+        population fast: li[2] { tau_mem = 20ms; }\n\
+        x -> slow { weight = [[1, 0], [0, 1]]; }\n\
+        x -> fast { weight = [[1, 0], [0, 1]]; }\n\
+        output s = slow;\n\
+        output f = fast;\n";
+    let warnings = |backend: &str| -> Vec<String> {
+        compile(&format!("lost-{backend}"), src, backend, None)
+            .diags
+            .iter()
+            .filter(|d| d.code == "W0455")
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    assert_eq!(
+        warnings("seneca"),
+        vec![
+            "`alpha_mem` of `slow` (0.99857247, a time constant of 700 steps) rounds to 1 on seneca: that state will not decay"
+        ]
+    );
+    assert!(warnings("loihi").is_empty());
+}

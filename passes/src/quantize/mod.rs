@@ -130,6 +130,7 @@ pub fn quantize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
     if !check::check(g, &groups, family, cx) {
         return Err(Failed);
     }
+    let before = decay_snapshot(g);
     let mut found = Found::default();
     for grp in &groups {
         match family {
@@ -167,11 +168,77 @@ pub fn quantize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
         }
     }
     report(g, &found, cx);
+    for d in vanished_decays(g, &before, cx.target.name) {
+        cx.warn(d);
+    }
     let failed = !found.errors.is_empty();
     for e in found.errors {
         cx.error(e);
     }
     if failed { Err(Failed) } else { Ok(()) }
+}
+
+/// Every retention factor of every population, per neuron, before
+/// quantization.
+type Snapshot = Vec<(NodeId, &'static str, Vec<f32>)>;
+
+fn decay_snapshot(g: &Graph) -> Snapshot {
+    let mut out = Vec::new();
+    for pop in g.populations() {
+        let Op::Population(p) = g.op(pop) else {
+            continue;
+        };
+        let n = g.shape(pop).len() as usize;
+        for &(name, _) in decays::of(p.model.kind()) {
+            let v = match params::values(g, pop, name) {
+                Some(params::Values::Scalar(x)) => vec![x],
+                Some(params::Values::PerNeuron(v)) if v.len() == n => v.to_vec(),
+                _ => continue,
+            };
+            out.push((pop, name, v));
+        }
+    }
+    out
+}
+
+/// W0455 for each retention factor below 1 that quantization made exactly
+/// 1: that state no longer decays on the chip (a time constant longer
+/// than the decay format resolves, e.g. τ beyond a few hundred steps in
+/// bfloat16, where a state's change per step falls below half its step).
+fn vanished_decays(g: &Graph, before: &Snapshot, chip: &str) -> Vec<PassDiag> {
+    let mut out = Vec::new();
+    for (pop, name, old) in before {
+        let new: Vec<f32> = match params::values(g, *pop, name) {
+            Some(params::Values::Scalar(x)) => vec![x],
+            Some(params::Values::PerNeuron(v)) => v.to_vec(),
+            _ => continue,
+        };
+        let lost: Vec<usize> = (0..old.len().min(new.len()))
+            .filter(|&i| old[i] < 1.0 && old[i] > 0.0 && new[i] == 1.0)
+            .collect();
+        let Some(&i) = lost.iter().max_by(|&&a, &&b| old[a].total_cmp(&old[b])) else {
+            continue;
+        };
+        let tau = -1.0 / (old[i] as f64).ln();
+        let which = if old.len() == 1 {
+            String::new()
+        } else {
+            format!(" of {} neurons", lost.len())
+        };
+        out.push(
+            PassDiag::warning(
+                "W0455",
+                format!(
+                    "`{name}`{which} of {} ({}, a time constant of {tau:.0} steps) rounds to 1 on {chip}: that state will not decay",
+                    g.label(*pop),
+                    old[i]
+                ),
+            )
+            .at(g.span(*pop), "this population's decay is lost")
+            .help("use a shorter time constant, or a chip whose decays resolve it (Loihi keeps 12 bits of 1 − α)"),
+        );
+    }
+    out
 }
 
 /// The weight width the user asked for, checked against the target.
