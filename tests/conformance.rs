@@ -436,3 +436,39 @@ fn a_leaky_integrator_sends_its_voltage_to_its_targets() {
         }
     }
 }
+
+/// `compare` knows TrueNorth's tick per hop: it lines the chip's outputs
+/// up one step later per layer, and the IF network then agrees exactly.
+#[test]
+fn compare_lines_up_truenorth_outputs_by_their_latency() {
+    let (dir, model) = scratch(
+        "tn-lag",
+        "timestep 1ms;\n\
+         input x[2];\n\
+         population a: if[2] { threshold = 3; reset = subtract; }\n\
+         population b: if[2] { threshold = 2; reset = zero; }\n\
+         x -> a { weight = [[1, 2], [2, -1]]; }\n\
+         a -> b { weight = [[2, 1], [1, 1]]; }\n\
+         output sa = a;\n\
+         output sb = b;\n",
+    );
+    let x: Vec<f32> = (0..16)
+        .flat_map(|t| [(t % 2) as f32, ((t / 3) % 2) as f32])
+        .collect();
+    let input = snnc::arrays::Array::f32(vec![16, 2], x);
+    snnc::arrays::write_npy(&dir.join("input.npy"), &input).unwrap();
+    let (ok, out, err) = cli(&["compare", model.to_str().unwrap(), "--backend", "truenorth"]);
+    assert!(ok, "{err}");
+    let line = |name: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{out}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // output, lag, max |error|, mean |error|, correlation, ...
+    assert_eq!(line("sa ")[1..5], ["1", "0.0000e0", "0.0000e0", "1.0000"]);
+    assert_eq!(line("sb ")[1..5], ["2", "0.0000e0", "0.0000e0", "1.0000"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -356,11 +356,15 @@ fn read_dataset(path: &Path, width: usize) -> Result<Dataset, Report> {
 }
 
 /// Runs every sample of a dataset on the float model and on the chip.
+/// `lags`: per output, how many steps later the chip answers (see
+/// [`output_lags`]); the chip runs that much longer and its first steps
+/// are dropped.
 pub fn accuracy(
     original: &snn_ir::Graph,
     config: &Config,
     path: &Path,
     classifier: Option<&str>,
+    lags: &std::collections::HashMap<String, usize>,
 ) -> Result<Accuracy, Report> {
     let m = &config.manifest;
     let width: usize = m.inputs.iter().map(|i| i.size as usize).sum();
@@ -445,10 +449,11 @@ pub fn accuracy(
             per_input.push(rows.iter().map(|r| r[at..at + n].to_vec()).collect());
             at += n;
         }
-        let chip = execute(&mut engine, &per_input, steps);
+        let lag = lags.get(&acc.classifier).copied().unwrap_or(0);
+        let chip = execute(&mut engine, &per_input, steps + lag);
         let mut sum_c = vec![0f64; classes];
         if let Some((_, c)) = chip.iter().find(|(n, _)| *n == acc.classifier) {
-            for row in c {
+            for row in c.iter().skip(lag) {
                 for (k, &v) in row.iter().enumerate().take(classes) {
                     sum_c[k] += v as f64;
                 }
@@ -480,6 +485,77 @@ pub struct Agreement {
     pub argmax_steps: Option<f64>,
     /// Whether the arg-max of the output summed over time agrees.
     pub argmax_total: Option<bool>,
+}
+
+/// The earliest step at which each node can first see an input, counting
+/// each projection's shortest delay and a state's one step (`None`: no
+/// input reaches it).
+fn first_arrival(g: &snn_ir::Graph) -> std::collections::HashMap<snn_ir::NodeId, u64> {
+    use snn_ir::Op;
+    let nodes = g.nodes();
+    let mut at: std::collections::HashMap<snn_ir::NodeId, u64> = g
+        .nodes()
+        .into_iter()
+        .filter(|&n| matches!(g.op(n), Op::Input { .. }))
+        .map(|n| (n, 0))
+        .collect();
+    // Relax until nothing improves: every cycle passes a state or a
+    // delayed projection, so this ends within one pass per node.
+    for _ in 0..=nodes.len() {
+        let mut changed = false;
+        for &n in &nodes {
+            let step = match g.op(n) {
+                Op::Project(p) => g.min_delay(p).unwrap_or(0) as u64,
+                Op::State { .. } => 1,
+                _ => 0,
+            };
+            let best = g
+                .args(n)
+                .iter()
+                .filter_map(|a| at.get(a).map(|t| t + step))
+                .min();
+            if let Some(t) = best
+                && at.get(&n).is_none_or(|&old| t < old)
+            {
+                at.insert(n, t);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    at
+}
+
+/// How many steps later each output of `compiled` (the graph after the
+/// passes) answers than the same output of `original`: the delays the
+/// passes added on its earliest path. TrueNorth spends at least one tick
+/// per hop, so a same-step projection becomes a one-step one (W0472) and
+/// each layer adds a step; the other chips keep the model's steps.
+pub fn output_lags(
+    original: &snn_ir::Graph,
+    compiled: &snn_ir::Graph,
+) -> std::collections::HashMap<String, usize> {
+    let name_of = |g: &snn_ir::Graph, n: snn_ir::NodeId| match g.op(n) {
+        snn_ir::Op::Output { name } => Some(name.clone()),
+        _ => None,
+    };
+    let (a, b) = (first_arrival(original), first_arrival(compiled));
+    let before: std::collections::HashMap<String, u64> = original
+        .outputs()
+        .into_iter()
+        .filter_map(|n| Some((name_of(original, n)?, *a.get(&n)?)))
+        .collect();
+    compiled
+        .outputs()
+        .into_iter()
+        .filter_map(|n| {
+            let name = name_of(compiled, n)?;
+            let lag = b.get(&n)?.checked_sub(*before.get(&name)?)?;
+            Some((name, lag as usize))
+        })
+        .collect()
 }
 
 pub fn agreement(name: &str, chip: &[Vec<f32>], float: &ndarray::Array2<f32>) -> Agreement {
@@ -560,7 +636,14 @@ pub fn compare(args: CompareArgs) -> Outcome {
         }
     };
     if let Some(dataset) = &args.dataset {
-        let a = accuracy(&original, &config, dataset, args.classifier.as_deref())?;
+        let lags = output_lags(&original, &outcome.graph);
+        let a = accuracy(
+            &original,
+            &config,
+            dataset,
+            args.classifier.as_deref(),
+            &lags,
+        )?;
         let pct = |k: usize| format!("{:.1}%", 100.0 * k as f64 / a.samples.max(1) as f64);
         let mut table = snn_passes::Table::new(
             format!(
@@ -588,9 +671,13 @@ pub fn compare(args: CompareArgs) -> Outcome {
     let float = snn_runtime::reference::simulate(&original, &inputs, steps)
         .map_err(|e| Report::error("E0300", e.to_string()))?;
     let rows = read_input(&config, &path)?;
+    let lags = output_lags(&original, &outcome.graph);
     let mut engine = Engine::new(config);
     let t = Instant::now();
-    let chip = execute(&mut engine, &rows, steps);
+    // Run past the input by the largest lag, so every output has all of
+    // its steps.
+    let longest = lags.values().copied().max().unwrap_or(0);
+    let chip = execute(&mut engine, &rows, steps + longest);
     let seconds = t.elapsed().as_secs_f64();
     let mut table = snn_passes::Table::new(
         format!(
@@ -600,6 +687,7 @@ pub fn compare(args: CompareArgs) -> Outcome {
         ),
         &[
             "output",
+            "lag (steps)",
             "max |error|",
             "mean |error|",
             "correlation",
@@ -609,9 +697,12 @@ pub fn compare(args: CompareArgs) -> Outcome {
     );
     for (name, rows) in &chip {
         let Some(f) = float.get(name) else { continue };
-        let a = agreement(name, rows, f);
+        // The chip's step t + lag is the model's step t.
+        let lag = lags.get(name).copied().unwrap_or(0);
+        let a = agreement(name, &rows[lag.min(rows.len())..], f);
         table.row(vec![
             a.output,
+            lag.to_string(),
             format!("{:.4e}", a.max_abs_error),
             format!("{:.4e}", a.mean_abs_error),
             a.correlation.map_or("-".into(), |c| format!("{c:.4}")),
