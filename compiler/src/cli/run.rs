@@ -368,6 +368,12 @@ pub fn accuracy(
 ) -> Result<Accuracy, Report> {
     let m = &config.manifest;
     let width: usize = m.inputs.iter().map(|i| i.size as usize).sum();
+    if width == 0 {
+        return Err(bad(
+            "E0300",
+            "the network has no inputs, so a dataset has nothing to feed it",
+        ));
+    }
     let Dataset {
         samples,
         steps,
