@@ -685,6 +685,31 @@ impl Config {
                     ),
                 ));
             }
+            // Each synapse's kind must name something its target's group
+            // has: a Loihi synapse format, a TrueNorth axon type (0–3).
+            for (i, (&t, &kind)) in syn.target.iter().zip(&syn.kind).enumerate() {
+                let Some(g) = core
+                    .groups
+                    .iter()
+                    .find(|g| g.first <= t && t < g.first + g.count)
+                else {
+                    continue;
+                };
+                let (kinds, what) = match &g.params {
+                    Params::Loihi(p) => (p.formats.len(), "synapse formats"),
+                    Params::TrueNorth(_) => (4, "axon types"),
+                    Params::Seneca(_) => (1, "kind (0)"),
+                };
+                if kind as usize >= kinds {
+                    return Err(invalid(
+                        &spath,
+                        format!(
+                            "synapse {i}: kind {kind} out of range (its target's group `{}` has {kinds} {what})",
+                            g.population
+                        ),
+                    ));
+                }
+            }
             for (n, rs) in core.routes.iter().enumerate() {
                 for &r in rs {
                     check_route(&cpath, format!("routes[{n}]"), r)?;

@@ -1939,6 +1939,19 @@ mod tests {
                 syn.display()
             )
         );
+        // A synapse format the target does not have (the last byte is the
+        // one synapse's kind; the group has one format).
+        let mut edited = bytes.clone();
+        *edited.last_mut().unwrap() = 7;
+        std::fs::write(&syn, &edited).unwrap();
+        let e = Config::read(&dir).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: synapse 0: kind 7 out of range (its target's group `p` has 1 synapse formats)",
+                syn.display()
+            )
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
