@@ -141,6 +141,7 @@ enum State {
 }
 
 struct GroupRun {
+    population: String,
     first: usize,
     count: usize,
     model: Model,
@@ -160,6 +161,61 @@ struct GroupRun {
     /// threshold); `sent` is what the receivers hold so far.
     sends_changes: bool,
     sent: Vec<f64>,
+}
+
+/// Joins groups that follow each other in the update order and in neuron
+/// numbering when they are chunks of one population on consecutive cores,
+/// uniform CUBA neurons with the same constants and spike input only: one
+/// loop then updates them all (a population's chunks cannot read each
+/// other's spikes of the same step, since a same-step cycle is refused).
+/// Returns the groups and the order over them.
+fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<usize>) {
+    fn joinable(a: &GroupRun, b: &GroupRun) -> bool {
+        let (Some(x), Some(y)) = (&a.cuba, &b.cuba) else {
+            return false;
+        };
+        a.population == b.population
+            && a.first + a.count == b.first
+            && a.model == b.model
+            && !a.graded_in
+            && !b.graded_in
+            && !a.sends_changes
+            && !b.sends_changes
+            && x.uniform()
+            && y.uniform()
+            && (x.keep_u[0], x.keep_v[0], x.bias[0], x.vth[0], x.vmin)
+                == (y.keep_u[0], y.keep_v[0], y.bias[0], y.vth[0], y.vmin)
+            && (x.refractory, x.reset_subtract, x.spiking)
+                == (y.refractory, y.reset_subtract, y.spiking)
+    }
+    let mut slots: Vec<Option<GroupRun>> = groups.into_iter().map(Some).collect();
+    let mut merged: Vec<GroupRun> = Vec::new();
+    let mut new_order = Vec::new();
+    for gi in order {
+        let Some(g) = slots.get_mut(gi).and_then(Option::take) else {
+            continue;
+        };
+        match merged.last_mut() {
+            Some(last) if joinable(last, &g) => {
+                last.count += g.count;
+                if let (Some(x), Some(y)) = (&mut last.cuba, g.cuba) {
+                    x.u.extend(y.u);
+                    x.v.extend(y.v);
+                    x.refr.extend(y.refr);
+                    x.fired.extend(y.fired);
+                    x.flags.extend(y.flags);
+                }
+            }
+            _ => {
+                merged.push(g);
+                new_order.push(merged.len() - 1);
+            }
+        }
+    }
+    // Groups outside the order (none in a valid configuration) keep a
+    // place, so that every neuron still has a group.
+    merged.extend(slots.into_iter().flatten());
+    (merged, new_order)
 }
 
 /// A Loihi CUBA group with its constants pre-shifted and its state in
@@ -699,6 +755,7 @@ impl Engine {
                 };
                 idx.push(groups.len());
                 groups.push(GroupRun {
+                    population: g.population.clone(),
                     first,
                     count: c,
                     model,
@@ -720,12 +777,16 @@ impl Engine {
             }
             index.push(idx);
         }
-        let order = config
+        let order: Vec<usize> = config
             .manifest
             .order
             .iter()
             .map(|&(c, g)| index[c as usize][g as usize])
             .collect();
+        let (groups, order) = merge_runs(groups, order);
+        for (gi, g) in groups.iter().enumerate() {
+            group_of[g.first..g.first + g.count].fill(gi as u32);
+        }
         let enc = config
             .manifest
             .inputs
@@ -1536,6 +1597,46 @@ mod tests {
                 a.v.iter().any(|&v| v == vmin.max(-(V_MAX as i32))),
                 "the floor is reached"
             );
+        }
+    }
+
+    #[test]
+    fn chunks_of_one_population_on_two_cores_update_as_one_group() {
+        // The hand-traced neuron of `loihi_cuba_lif_by_hand`, twice: one on
+        // each of two cores, both fed by input channel 0. The two groups
+        // are one population with the same constants, so they merge; each
+        // neuron still follows the hand trace.
+        let mut c = config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(loihi(1, 2047, 1024, 2)),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        let second = c.cores[0].clone();
+        c.cores.push(second);
+        c.cores[1].0.core = 1;
+        let m = &mut c.manifest;
+        m.cores = 2;
+        m.order = vec![(0, 0), (1, 0)];
+        m.inputs[0].routes = vec![vec![(0, 0), (1, 0)]];
+        for o in &mut m.outputs {
+            o.neurons = vec![(0, 0), (1, 0)];
+            o.scale = vec![1.0; 2];
+        }
+        let mut e = Engine::new(c);
+        assert_eq!(
+            (e.groups.len(), e.order.len(), e.groups[0].count),
+            (1, 1, 2)
+        );
+        let out = e.run(5, &|_| vec![vec![1.0]]);
+        for k in 0..2 {
+            let s: Vec<f32> = out[0].1.iter().map(|r| r[k]).collect();
+            let v: Vec<f32> = out[1].1.iter().map(|r| r[k]).collect();
+            assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+            assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
         }
     }
 
