@@ -376,6 +376,17 @@ impl Config {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
+        // Only a directory (or nothing) may be replaced: never a file, and
+        // never a device such as /dev/null.
+        if dir.exists() && !dir.is_dir() {
+            return Err(ConfigError::Io {
+                file: dir.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "exists and is not a directory; a configuration is a directory",
+                ),
+            });
+        }
         let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
         let result = self.write_into(&tmp).and_then(|()| {
             if dir.exists() {

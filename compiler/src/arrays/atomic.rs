@@ -35,6 +35,19 @@ pub(super) fn write_atomically(
     body: impl FnOnce(&mut File) -> Result<(), ArrayError>,
 ) -> Result<(), ArrayError> {
     let ctx = Ctx::file(path);
+    // A device, a pipe or a socket (`/dev/null`, `/dev/stdout`, a FIFO) is
+    // written straight into: renaming a file over it would replace the
+    // device itself with a plain file.
+    if let Ok(meta) = fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| ctx.write(e))?;
+        return body(&mut file);
+    }
     let Some(file_name) = path.file_name() else {
         return Err(ctx.write(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -118,6 +131,20 @@ mod tests {
         .unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(dir.entries(), vec!["out.bin".to_string()]);
+    }
+
+    #[test]
+    fn a_device_is_written_into_not_replaced() {
+        let path = Path::new("/dev/null");
+        write_atomically(path, |f| {
+            use std::io::Write;
+            f.write_all(b"discarded")
+                .map_err(|e| Ctx::file(path).write(e))
+        })
+        .unwrap();
+        let meta = fs::metadata(path).unwrap();
+        assert!(!meta.is_file(), "/dev/null must stay a device");
+        assert_eq!(fs::read(path).unwrap(), b"");
     }
 
     #[test]

@@ -26,6 +26,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Report> {
         .unwrap_or(Path::new("."));
     let fail =
         |e: std::io::Error| Report::error("E0202", format!("cannot write {}: {e}", path.display()));
+    // A device, a pipe or a socket (`/dev/null`, `/dev/stdout`) is written
+    // straight into: renaming a file over it would replace the device.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(fail);
+    }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
