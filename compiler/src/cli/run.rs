@@ -39,6 +39,19 @@ fn bad(code: &'static str, msg: impl Into<String>) -> Report {
     Report::error(code, msg)
 }
 
+/// Splits combined rows (the inputs' columns side by side, in manifest
+/// order) into each input's rows.
+fn split_columns(config: &Config, rows: &[Vec<f32>]) -> Vec<Vec<Vec<f32>>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for i in &config.manifest.inputs {
+        let n = i.size as usize;
+        out.push(rows.iter().map(|r| r[at..at + n].to_vec()).collect());
+        at += n;
+    }
+    out
+}
+
 /// Each input's `[T, size]` rows, in manifest order.
 fn read_input(config: &Config, path: &Path) -> Result<Vec<Vec<Vec<f32>>>, Report> {
     let m = &config.manifest;
@@ -67,14 +80,7 @@ fn read_input(config: &Config, path: &Path) -> Result<Vec<Vec<Vec<f32>>>, Report
                 ),
             ));
         }
-        let mut out = Vec::new();
-        let mut at = 0;
-        for i in &m.inputs {
-            let n = i.size as usize;
-            out.push(rows.iter().map(|r| r[at..at + n].to_vec()).collect());
-            at += n;
-        }
-        return Ok(out);
+        return Ok(split_columns(config, &rows));
     }
     let mut out = Vec::new();
     for i in &m.inputs {
@@ -448,13 +454,7 @@ pub fn accuracy(
         }
         let mut engine = Engine::new(config.clone());
         let rows: Vec<Vec<f32>> = x.chunks(width).map(<[f32]>::to_vec).collect();
-        let mut per_input = Vec::new();
-        let mut at = 0;
-        for i in &m.inputs {
-            let n = i.size as usize;
-            per_input.push(rows.iter().map(|r| r[at..at + n].to_vec()).collect());
-            at += n;
-        }
+        let per_input = split_columns(config, &rows);
         let lag = lags.get(&acc.classifier).copied().unwrap_or(0);
         let chip = execute(&mut engine, &per_input, steps + lag);
         let mut sum_c = vec![0f64; classes];
@@ -499,9 +499,9 @@ pub struct Agreement {
 fn first_arrival(g: &snn_ir::Graph) -> std::collections::HashMap<snn_ir::NodeId, u64> {
     use snn_ir::Op;
     let nodes = g.nodes();
-    let mut at: std::collections::HashMap<snn_ir::NodeId, u64> = g
-        .nodes()
-        .into_iter()
+    let mut at: std::collections::HashMap<snn_ir::NodeId, u64> = nodes
+        .iter()
+        .copied()
         .filter(|&n| matches!(g.op(n), Op::Input { .. }))
         .map(|n| (n, 0))
         .collect();

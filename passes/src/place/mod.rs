@@ -390,12 +390,14 @@ fn co_partition(g: &Graph, spec: &ChipSpec, a: NodeId, b: NodeId) -> Option<Pair
 /// population, when the two fit one core together.
 fn partners(spec: &ChipSpec, chunks: &[Chunk], pairs: &[(NodeId, NodeId)]) -> Vec<Option<usize>> {
     let mut partner = vec![None; chunks.len()];
+    let by_range: std::collections::HashMap<(NodeId, u32, u32), usize> = chunks
+        .iter()
+        .enumerate()
+        .map(|(k, c)| ((c.pop, c.start, c.end), k))
+        .collect();
     for &(a, b) in pairs {
         for (k, x) in chunks.iter().enumerate().filter(|(_, c)| c.pop == a) {
-            let found = chunks
-                .iter()
-                .position(|y| y.pop == b && y.start == x.start && y.end == x.end);
-            if let Some(j) = found
+            if let Some(&j) = by_range.get(&(b, x.start, x.end))
                 && fits(spec, &combine(&x.res, &chunks[j].res))
             {
                 partner[k] = Some(j);
