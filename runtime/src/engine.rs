@@ -473,6 +473,130 @@ fn cuba_uniform(
     }
 }
 
+/// Spike fan-out lists packed into one `u32` per synapse: the target in
+/// the high `32 − mbits` bits, the weight's mantissa `m` (two's complement)
+/// in the low `mbits`, and one shift per source with `weight = m << shift`.
+///
+/// Delivering a spike is then one sequential stream of 4 bytes per synapse
+/// instead of two of 8; the random-access updates are unchanged. Measured
+/// on a 100k-neuron / 10M-synapse network this more than doubled the events
+/// per second (the scan, not the updates, was waiting on memory).
+struct Packed {
+    /// Bits of the mantissa (`32 − bits of the largest target`).
+    mbits: u32,
+    words: Vec<u32>,
+    /// Per fan-out source: its shift, or `u8::MAX` when its list is not
+    /// packed (graded, several delays, or a mantissa too wide).
+    shift: Vec<u8>,
+}
+
+impl Packed {
+    fn new(
+        int_spikes: bool,
+        neurons: usize,
+        ptr: &[usize],
+        target: &[u32],
+        weight: &[i32],
+        graded: &[bool],
+        uniform: &[u8],
+    ) -> Packed {
+        // At least one bit so that no shift below is by 32.
+        let tbits = (usize::BITS - neurons.saturating_sub(1).leading_zeros()).max(1);
+        let none = Packed {
+            mbits: 0,
+            words: Vec::new(),
+            shift: Vec::new(),
+        };
+        // A mantissa needs at least a Loihi or TrueNorth weight's 9 bits.
+        if !int_spikes || tbits + 9 > 32 {
+            return none;
+        }
+        let mbits = 32 - tbits;
+        let (lo, hi) = (-(1i64 << (mbits - 1)), (1i64 << (mbits - 1)) - 1);
+        let mut words = vec![0u32; target.len()];
+        let mut shift = vec![u8::MAX; graded.len()];
+        for src in 0..graded.len() {
+            let r = ptr[src]..ptr[src + 1];
+            if graded[src] || uniform[src] == u8::MAX {
+                continue;
+            }
+            let w = &weight[r.clone()];
+            let s = w
+                .iter()
+                .map(|&x| x.trailing_zeros())
+                .min()
+                .unwrap_or(0)
+                .min(31);
+            if !w.iter().all(|&x| (lo..=hi).contains(&i64::from(x >> s))) {
+                continue;
+            }
+            for k in r {
+                let m = (weight[k] >> s) as u32 & ((1u32 << mbits) - 1);
+                words[k] = (target[k] << mbits) | m;
+            }
+            shift[src] = s as u8;
+        }
+        if shift.iter().all(|&s| s == u8::MAX) {
+            return none;
+        }
+        Packed {
+            mbits,
+            words,
+            shift,
+        }
+    }
+
+    /// Whether source `src`'s list is packed.
+    fn has(&self, src: usize) -> bool {
+        self.shift.get(src).is_some_and(|&s| s != u8::MAX)
+    }
+
+    /// Adds source `src`'s synapses (`range`) into `row` if its list is
+    /// packed; returns whether it was.
+    fn deliver(&self, src: usize, range: std::ops::Range<usize>, row: &mut [i32]) -> bool {
+        if !self.has(src) {
+            return false;
+        }
+        let s = self.shift[src];
+        let (mbits, tbits) = (self.mbits, 32 - self.mbits);
+        for &p in &self.words[range] {
+            row[(p >> mbits) as usize] += ((p << tbits) as i32 >> tbits) << s;
+        }
+        true
+    }
+}
+
+/// How many spikes ahead of the one being delivered the engine prefetches
+/// fan-out lists, and (twice as far) the pointers to them. One list of
+/// ~100 synapses takes about as long to deliver as a memory access; two,
+/// three and four ahead measured alike on the 100k-neuron network.
+const AHEAD: usize = 2;
+
+/// Asks the CPU to start loading every cache line of `x[range]`.
+///
+/// A spike's fan-out list starts at an unpredictable address and is too
+/// short for the hardware prefetcher to pick up, so without this the scan
+/// waits on memory at every line; the engine calls it for the spike two
+/// ahead of the one it is delivering.
+#[inline(always)]
+fn prefetch<T>(x: &[T], range: std::ops::Range<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let step = (64 / std::mem::size_of::<T>()).max(1);
+        if let Some(lines) = x.get(range) {
+            for p in lines.iter().step_by(step) {
+                // SAFETY: `prefetcht0` is only a hint: it never faults and
+                // has no architectural effect, and SSE is part of the
+                // x86_64 baseline. The pointer is in bounds besides.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast::<i8>()) }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (x, range);
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Model {
     Lif,
@@ -507,6 +631,8 @@ pub struct Engine {
     int_spikes: bool,
     ispike: Vec<i32>,
     fan_wi: Vec<i32>,
+    /// The same spike lists, one word per synapse where possible.
+    packed: Packed,
     acc: Vec<f64>,
     /// Fan-out lists: sources are the neurons (global index), then the
     /// input channels (in manifest order).
@@ -696,6 +822,15 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let packed = Packed::new(
+            int_spikes,
+            neurons,
+            &fan_ptr,
+            &fan_target,
+            &fan_wi,
+            &fan_graded,
+            &fan_uniform,
+        );
         let mut graded_target = vec![false; neurons];
         for src in 0..fan_graded.len() {
             if fan_graded[src] {
@@ -812,6 +947,7 @@ impl Engine {
             } else {
                 Vec::new()
             },
+            packed,
             fan_wi,
             acc: vec![0.0; neurons],
             fan_ptr,
@@ -879,6 +1015,9 @@ impl Engine {
             if uniform != u8::MAX {
                 let start = self.base[uniform as usize];
                 let row = &mut self.ispike[start..start + self.neurons];
+                if self.packed.deliver(src, a..b, row) {
+                    return;
+                }
                 for (&tg, &w) in target.iter().zip(weight) {
                     row[tg as usize] += w;
                 }
@@ -928,6 +1067,20 @@ impl Engine {
             for k in 0..target.len() {
                 buf[base[delay[k] as usize] + target[k] as usize] += weight[k] * payload;
             }
+        }
+    }
+
+    /// Starts loading source `src`'s fan-out list (see [`prefetch`]).
+    fn prefetch(&self, src: usize) {
+        let r = self.fan_ptr[src]..self.fan_ptr[src + 1];
+        if self.packed.has(src) {
+            prefetch(&self.packed.words, r);
+        } else if self.int_spikes && !self.fan_graded[src] {
+            prefetch(&self.fan_target, r.clone());
+            prefetch(&self.fan_wi, r);
+        } else {
+            prefetch(&self.fan_target, r.clone());
+            prefetch(&self.fan_weight, r);
         }
     }
 
@@ -1050,7 +1203,13 @@ impl Engine {
                     }
                 }
                 let spikes = !g.sends_changes;
-                for &(i, out) in &events {
+                for (k, &(i, out)) in events.iter().enumerate() {
+                    if let Some(&(ahead, _)) = events.get(k + AHEAD) {
+                        self.prefetch(ahead);
+                    }
+                    if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
+                        prefetch(&self.fan_ptr, ahead..ahead + 2);
+                    }
                     self.stats.spikes += 1;
                     if spikes {
                         self.sent[i] = 1.0;
@@ -1096,7 +1255,13 @@ impl Engine {
                 }
             }
             self.stats.neuron_updates += g.count as u64;
-            for &(i, out) in &events {
+            for (k, &(i, out)) in events.iter().enumerate() {
+                if let Some(&(ahead, _)) = events.get(k + AHEAD) {
+                    self.prefetch(ahead);
+                }
+                if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
+                    prefetch(&self.fan_ptr, ahead..ahead + 2);
+                }
                 self.stats.spikes += 1;
                 let payload = out * self.out_scale[i];
                 self.deliver(i, payload);
@@ -1676,6 +1841,33 @@ mod tests {
         let (s, v) = run(loihi(2, 2047, 1024, 2));
         assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
         assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
+    }
+
+    #[test]
+    fn packed_lists_deliver_what_the_plain_lists_do() {
+        // Three sources over 5 neurons (3 target bits, 29 mantissa bits):
+        // shifts 6 and 0, then one not packed because it has two delays.
+        let ptr = [0, 3, 5, 6];
+        let target = [0u32, 2, 4, 1, 3, 2];
+        let weight = [-64i32 * 3, 128, 64 * 255, -1, 1 << 27, 7];
+        let uniform = [0u8, 0, u8::MAX];
+        let p = Packed::new(true, 5, &ptr, &target, &weight, &[false; 3], &uniform);
+        assert_eq!((p.mbits, p.shift.as_slice()), (29, &[6u8, 0, u8::MAX][..]));
+        let mut row = vec![0i32; 5];
+        assert!(p.deliver(0, 0..3, &mut row));
+        assert!(p.deliver(1, 3..5, &mut row));
+        assert!(!p.deliver(2, 5..6, &mut row));
+        assert_eq!(row, [-192, -1, 128, 1 << 27, 16320]);
+        // A mantissa wider than the bits left by the targets: not packed.
+        let wide = Packed::new(true, 1 << 22, &[0, 1], &[7], &[1 << 10 | 1], &[false], &[0]);
+        assert!(!wide.has(0));
+        // One neuron: one target bit, no shift by 32.
+        let one = Packed::new(true, 1, &[0, 1], &[0], &[-5], &[false], &[0]);
+        let mut row = vec![0i32; 1];
+        assert!(one.deliver(0, 0..1, &mut row));
+        assert_eq!((one.mbits, row[0]), (31, -5));
+        // Float rings never pack.
+        assert!(!Packed::new(false, 5, &ptr, &target, &weight, &[false; 3], &uniform).has(0));
     }
 
     #[test]
