@@ -4,7 +4,7 @@
 //! Reading goes through [`open`], which picks the format by extension and
 //! gives an [`ArrayFile`]: its array [names](ArrayFile::names) and each array
 //! [by name](ArrayFile::get). [`read_npy`] reads a lone `.npy` file directly.
-//! Writing: [`write_npy`], [`write_npz`], [`write_safetensors`], each atomic
+//! Writing: [`write_npy`], [`write_npz`] (and [`write_npz_compressed`]), [`write_safetensors`], each atomic
 //! (a temporary file in the same directory, renamed into place, so an error
 //! never leaves a partial file).
 //!
@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ArrayError, ConvertError};
 pub use npy::{read_npy, write_npy};
-pub use npz::write_npz;
+pub use npz::{write_npz, write_npz_compressed};
 pub use safetensors::write_safetensors;
 
 use codec::position;
