@@ -420,6 +420,57 @@ fn loihi_adaptive_neurons_take_two_compartments() {
     assert_eq!(cores(&place_on("seneca", &g, 1).unwrap()), 1);
 }
 
+/// A population whose neurons exchange spikes in pairs far apart in index
+/// order (neuron i with neuron i XOR 1024, one synapse each way) on Loihi's
+/// 1024-compartment cores. In index order the cut is [0, 1024) and
+/// [1024, 2048): every pair is split and all 2048 spikes per step (uniform
+/// rates) cross. Cut in growth order, each chunk takes a neuron and then
+/// its partner (0, 1024, 1, 1025, ...), so no spike leaves its core, on
+/// the same two cores.
+#[test]
+fn connected_neurons_far_apart_in_index_order_share_a_core() {
+    let n = 2048usize;
+    let dir = std::env::temp_dir().join(format!("snnc-place-{}-grow", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut w = vec![0f32; n * n];
+    for i in 0..n {
+        w[(i ^ 1024) * n + i] = 1.0;
+    }
+    let pairs = snnc::arrays::Array::f32(vec![n, n], w);
+    snnc::arrays::write_npz(&dir.join("w.npz"), &[("W", &pairs)]).unwrap();
+    let path = dir.join("model.snn");
+    std::fs::write(
+        &path,
+        "timestep 1ms;\n\
+         const W: [2048, 2048] = load(\"w.npz\", \"W\");\n\
+         population p: if[2048] { bias = 0.1; }\n\
+         p -> p { weight = W; }\n\
+         output y = p;\n",
+    )
+    .unwrap();
+    let (g, _) = snnc::driver::load(&path).unwrap_or_else(|r| panic!("{}", r.render(false)));
+    std::fs::remove_dir_all(&dir).unwrap();
+    let p = place_on("loihi", &g, 1).unwrap();
+    assert_eq!((cores(&p), p.lower_bound_cores), (2, 2));
+    assert_eq!(p.sequential_cores, 2);
+    assert_eq!(p.sequential_traffic.inter_core, 2048.0);
+    assert_eq!(p.traffic.inter_core, 0.0);
+    let first: Vec<u32> = p.chunks[0].neurons().take(6).collect();
+    assert_eq!(first, vec![0, 1024, 1, 1025, 2, 1026]);
+    assert_eq!(
+        p.chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+        [1024, 1024]
+    );
+    // The placement is the same on a second run.
+    let again = place_on("loihi", &g, 1).unwrap();
+    assert!(
+        p.chunks
+            .iter()
+            .zip(&again.chunks)
+            .all(|(a, b)| a.neurons().eq(b.neurons()))
+    );
+}
+
 /// Two populations joined one-to-one are cut together and tied to one core
 /// per pair of chunks: 800 + 800 neurons on Loihi's 1024-compartment cores
 /// become [0, 512) and [512, 800) of each, paired. Both packings take two

@@ -92,7 +92,7 @@ pub fn layout(g: &Graph, p: &Placement) -> Layout {
             let slots = home.entry(c.pop).or_insert_with(|| {
                 vec![(u32::MAX, u32::MAX, u32::MAX); g.shape(c.pop).len() as usize]
             });
-            for i in c.start..c.end {
+            for i in c.neurons() {
                 slots[i as usize] = (core.chip, core.core, per_core_neurons[ci].len() as u32);
                 per_core_neurons[ci].push((c.pop, i));
             }

@@ -85,7 +85,7 @@ pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<Str
         let size = g.shape(pop).len();
         let mut covered = vec![0u8; size as usize];
         for c in p.chunks.iter().filter(|c| c.pop == pop) {
-            for i in c.start..c.end {
+            for i in c.neurons() {
                 covered[i as usize] += 1;
             }
         }
@@ -105,7 +105,7 @@ pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<Str
             let v = core_of
                 .entry(c.pop)
                 .or_insert_with(|| vec![u32::MAX; g.shape(c.pop).len() as usize]);
-            for i in c.start..c.end {
+            for i in c.neurons() {
                 v[i as usize] = ci as u32;
             }
         }
@@ -145,11 +145,11 @@ pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<Str
                     }
                     _ => 1,
                 };
-                cc.neurons += (c.end - c.start) as u64 * per as u64;
+                cc.neurons += c.len() as u64 * per as u64;
                 let Op::Population(pop) = g.op(c.pop) else {
                     continue;
                 };
-                for i in c.start as usize..c.end as usize {
+                for i in c.neurons().map(|i| i as usize) {
                     let mut decay = vec![pop.model.kind() as u32];
                     let mut thr = Vec::new();
                     for (name, v) in pop.model.params() {
@@ -201,15 +201,15 @@ pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<Str
                     };
                     match w.pattern() {
                         Some(pat) => {
-                            for row in c.start as usize..c.end as usize {
-                                for k in pat.row(row) {
+                            for row in c.neurons() {
+                                for k in pat.row(row as usize) {
                                     add(pat.col_idx[k], k);
                                 }
                             }
                         }
                         None => {
                             let cols = w.shape()[1] as usize;
-                            for row in c.start as usize..c.end as usize {
+                            for row in c.neurons().map(|r| r as usize) {
                                 for col in 0..cols {
                                     add(col as u32, row * cols + col);
                                 }
@@ -261,12 +261,9 @@ pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<Str
             .iter()
             .map(|&k| {
                 let c = &p.chunks[k];
-                out_axons.get(&c.pop).map_or(0, |v| {
-                    v[c.start as usize..c.end as usize]
-                        .iter()
-                        .map(|&n| n as u64)
-                        .sum()
-                })
+                out_axons
+                    .get(&c.pop)
+                    .map_or(0, |v| c.neurons().map(|i| v[i as usize] as u64).sum())
             })
             .sum();
         let neuron_cap = spec.neurons_with_delay_bits(delay_bits) as u64;

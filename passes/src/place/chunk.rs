@@ -1,10 +1,13 @@
 //! Partitioning: each population is cut into chunks of consecutive neurons
-//! that one core can hold under every limit at once, and each chunk's
-//! resources are measured exactly from the synapses that reach it.
+//! (in index order, or in an order that keeps connected neurons together:
+//! see [`Grow`]) that one core can hold under every limit at once, and each
+//! chunk's resources are measured exactly from the synapses that reach it.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use snn_ir::chip::{ChipSpec, SynapseMemory};
 use snn_ir::{Const, Delay, Graph, NodeId, Op, ParamValue, QuantKind, TensorId};
@@ -43,13 +46,37 @@ pub struct Resources {
     pub synapse_formats: BTreeSet<u64>,
 }
 
-/// A chunk: neurons `start..end` of population `pop`.
+/// A chunk: positions `start..end` of population `pop`'s neuron order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chunk {
     pub pop: NodeId,
     pub start: u32,
     pub end: u32,
     pub res: Resources,
+    /// The population's neurons in the order its chunks were cut from
+    /// (position → neuron), shared by all its chunks; `None`: index order.
+    pub order: Option<Arc<[u32]>>,
+}
+
+impl Chunk {
+    /// Neurons in the chunk.
+    pub fn len(&self) -> u32 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
+    /// The neuron at position `pos` of the population's order.
+    pub fn neuron(&self, pos: u32) -> u32 {
+        self.order.as_ref().map_or(pos, |o| o[pos as usize])
+    }
+
+    /// The chunk's neurons (population indices), in position order.
+    pub fn neurons(&self) -> impl Iterator<Item = u32> + '_ {
+        (self.start..self.end).map(|p| self.neuron(p))
+    }
 }
 
 /// Bits needed to write `n` (0 for 0).
@@ -140,20 +167,19 @@ fn profiles(g: &Graph, pop: NodeId, i: usize) -> (u64, u64) {
     (key(&decays), key(&threshold))
 }
 
-/// Measures the resources of neurons `start..end` of `pop`. `counts` is
-/// scratch space (one counter per source neuron, all zero on entry and on
-/// exit).
+/// Measures the resources of neurons `rows` of `pop`. `counts` is scratch
+/// space (one counter per source neuron, all zero on entry and on exit).
 pub fn measure(
     g: &Graph,
     spec: &ChipSpec,
     pop: NodeId,
     inc: &[Incoming],
-    start: u32,
-    end: u32,
+    rows: &[u32],
     counts: &mut [Vec<u32>],
 ) -> Resources {
+    let n = rows.len() as u32;
     let mut r = Resources {
-        neurons: (end - start) * compartments(g, spec, pop),
+        neurons: n * compartments(g, spec, pop),
         ..Resources::default()
     };
     let mut touched: Vec<Vec<u32>> = vec![Vec::new(); counts.len()];
@@ -186,15 +212,16 @@ pub fn measure(
         };
         match w.pattern() {
             Some(pat) => {
-                for row in start as usize..end as usize {
-                    for k in pat.row(row) {
+                for &row in rows {
+                    for k in pat.row(row as usize) {
                         hit(pat.col_idx[k], k, &mut r);
                     }
                 }
             }
             None => {
                 let cols = w.shape()[1] as usize;
-                for row in start as usize..end as usize {
+                for &row in rows {
+                    let row = row as usize;
                     for c in 0..cols {
                         hit(c as u32, row * cols + c, &mut r);
                     }
@@ -203,7 +230,7 @@ pub fn measure(
         }
     }
     // Per source neuron: one input axon, and its synapse list.
-    let index_bits = bits_for((end - start).saturating_sub(1) as u64).max(1);
+    let index_bits = bits_for(n.saturating_sub(1) as u64).max(1);
     let delay_field = delay_bits(r.max_delay);
     for (slot, seen) in touched.iter().enumerate() {
         r.input_axons += seen.len() as u64;
@@ -235,7 +262,7 @@ pub fn measure(
         r.memory_bits += r.neurons as u64 * state_bits as u64;
     }
     if spec.profiles.is_some() {
-        for i in start..end {
+        for &i in rows {
             let (c, t) = profiles(g, pop, i as usize);
             r.compartment_profiles.insert(c);
             r.threshold_profiles.insert(t);
@@ -402,6 +429,168 @@ pub fn partition_capped(
     pop: NodeId,
     cap: u32,
 ) -> Result<Vec<Chunk>, (&'static str, u64, u64)> {
+    partition_with(g, spec, pop, cap, InOrder(0))
+}
+
+/// The order in which [`partition_with`] offers a population's neurons.
+pub trait NeuronOrder {
+    /// The neuron to try next (the same one until [`NeuronOrder::take`]).
+    fn peek(&mut self) -> u32;
+    /// The peeked neuron joined the current chunk.
+    fn take(&mut self);
+    /// The current chunk is full; the next one starts with the peeked
+    /// neuron.
+    fn close(&mut self);
+    /// Every neuron in the order taken, unless that is the index order.
+    fn finish(self) -> Option<Vec<u32>>;
+}
+
+/// Index order.
+pub struct InOrder(pub u32);
+
+impl NeuronOrder for InOrder {
+    fn peek(&mut self) -> u32 {
+        self.0
+    }
+    fn take(&mut self) {
+        self.0 += 1;
+    }
+    fn close(&mut self) {}
+    fn finish(self) -> Option<Vec<u32>> {
+        None
+    }
+}
+
+/// Greedy growth: each chunk takes next the neuron with the most synapses
+/// (in either direction, within the population) to the neurons already in
+/// it, the lowest index among equals, and starts from the lowest index not
+/// yet taken. Neurons that exchange spikes then share a core, so their
+/// spikes need not leave it, whatever their indices.
+pub struct Grow {
+    adj_ptr: Vec<usize>,
+    adj: Vec<u32>,
+    taken: Vec<bool>,
+    order: Vec<u32>,
+    /// Synapses to the current chunk, for the neurons in `touched`.
+    score: Vec<u32>,
+    touched: Vec<u32>,
+    heap: BinaryHeap<(u32, Reverse<u32>)>,
+    cursor: u32,
+    pending: Option<u32>,
+}
+
+impl Grow {
+    /// The growth order of `pop` from its own projections (`pop → pop`),
+    /// or `None` when they have no synapse.
+    pub fn new(g: &Graph, pop: NodeId) -> Option<Grow> {
+        let n = g.shape(pop).len() as usize;
+        let mut edges: Vec<(u32, u32)> = Vec::new();
+        for p in incoming(g, pop).iter().filter(|p| p.source == pop) {
+            let w = g.tensor(p.weights);
+            let Some(values) = w.f32s() else { continue };
+            for row in 0..n {
+                let mut edge = |col: u32, k: usize| {
+                    if values[k] != 0.0 && col as usize != row {
+                        edges.push((row as u32, col));
+                    }
+                };
+                match w.pattern() {
+                    Some(pat) => pat.row(row).for_each(|k| edge(pat.col_idx[k], k)),
+                    None => (0..n).for_each(|col| edge(col as u32, row * n + col)),
+                }
+            }
+        }
+        if edges.is_empty() {
+            return None;
+        }
+        let mut adj_ptr = vec![0usize; n + 1];
+        for &(a, b) in &edges {
+            adj_ptr[a as usize + 1] += 1;
+            adj_ptr[b as usize + 1] += 1;
+        }
+        for i in 0..n {
+            adj_ptr[i + 1] += adj_ptr[i];
+        }
+        let mut fill = adj_ptr.clone();
+        let mut adj = vec![0u32; adj_ptr[n]];
+        for &(a, b) in &edges {
+            adj[fill[a as usize]] = b;
+            fill[a as usize] += 1;
+            adj[fill[b as usize]] = a;
+            fill[b as usize] += 1;
+        }
+        Some(Grow {
+            adj_ptr,
+            adj,
+            taken: vec![false; n],
+            order: Vec::with_capacity(n),
+            score: vec![0; n],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+            cursor: 0,
+            pending: None,
+        })
+    }
+}
+
+impl NeuronOrder for Grow {
+    fn peek(&mut self) -> u32 {
+        if let Some(v) = self.pending {
+            return v;
+        }
+        while let Some((s, Reverse(v))) = self.heap.pop() {
+            if !self.taken[v as usize] && self.score[v as usize] == s {
+                self.pending = Some(v);
+                return v;
+            }
+        }
+        while self.taken[self.cursor as usize] {
+            self.cursor += 1;
+        }
+        self.pending = Some(self.cursor);
+        self.cursor
+    }
+
+    fn take(&mut self) {
+        let v = self.peek();
+        self.pending = None;
+        self.taken[v as usize] = true;
+        self.order.push(v);
+        let (a, b) = (self.adj_ptr[v as usize], self.adj_ptr[v as usize + 1]);
+        for &u in &self.adj[a..b] {
+            if self.taken[u as usize] {
+                continue;
+            }
+            let s = &mut self.score[u as usize];
+            if *s == 0 {
+                self.touched.push(u);
+            }
+            *s += 1;
+            self.heap.push((*s, Reverse(u)));
+        }
+    }
+
+    fn close(&mut self) {
+        for u in self.touched.drain(..) {
+            self.score[u as usize] = 0;
+        }
+        self.heap.clear();
+    }
+
+    fn finish(self) -> Option<Vec<u32>> {
+        Some(self.order)
+    }
+}
+
+/// [`partition_capped`] taking the neurons in `order`: chunks are ranges of
+/// positions in that order.
+pub fn partition_with<O: NeuronOrder>(
+    g: &Graph,
+    spec: &ChipSpec,
+    pop: NodeId,
+    cap: u32,
+    mut order: O,
+) -> Result<Vec<Chunk>, (&'static str, u64, u64)> {
     let size = g.shape(pop).len();
     let per_neuron = compartments(g, spec, pop);
     let inc = incoming(g, pop);
@@ -474,6 +663,7 @@ pub fn partition_capped(
             start: *start,
             end,
             res: std::mem::take(&mut f.res),
+            order: None,
         });
         *start = end;
         fresh(f);
@@ -484,7 +674,9 @@ pub fn partition_capped(
     while i < size {
         if i - start == cap {
             close(&mut chunks, &mut f, &mut start, i);
+            order.close();
         }
+        let neuron = order.peek();
         let mark = f.touched.len();
         let before = (
             f.res.synapses,
@@ -494,7 +686,7 @@ pub fn partition_capped(
             f.index_bits,
         );
         let (cp, tp) = if spec.profiles.is_some() {
-            profiles(g, pop, i as usize)
+            profiles(g, pop, neuron as usize)
         } else {
             (0, 0)
         };
@@ -508,7 +700,7 @@ pub fn partition_capped(
             f.index_bits = ib;
             widths_changed = true;
         }
-        let row = i as usize;
+        let row = neuron as usize;
         let mut delta: i64 = 0;
         for v in &views {
             let add = |col: u32, k: usize, f: &mut Filling, delta: &mut i64, changed: &mut bool| {
@@ -568,7 +760,10 @@ pub fn partition_capped(
         }
         f.res.input_axons = f.touched.len() as u64;
         match overflow(&f.res, &capacity(spec, f.res.max_delay)) {
-            None => i += 1,
+            None => {
+                i += 1;
+                order.take();
+            }
             Some(o) if f.res.neurons == 1 => return Err(o),
             Some(_) => {
                 // Take neuron `i` back out and close the chunk before it.
@@ -600,6 +795,7 @@ pub fn partition_capped(
                 ) = before;
                 f.res.input_axons = f.touched.len() as u64;
                 close(&mut chunks, &mut f, &mut start, i);
+                order.close();
             }
         }
     }
@@ -609,7 +805,12 @@ pub fn partition_capped(
             start,
             end: size,
             res: std::mem::take(&mut f.res),
+            order: None,
         });
+    }
+    let shared: Option<Arc<[u32]>> = order.finish().map(Arc::from);
+    for c in &mut chunks {
+        c.order = shared.clone();
     }
     Ok(chunks)
 }

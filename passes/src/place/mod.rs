@@ -9,7 +9,10 @@
 //!    auxiliary compartment, a copy layer) are cut together, into chunks of
 //!    the same ranges that fit one core as a pair, and each pair is tied to
 //!    one core: their messages, often graded and sent every step, then never
-//!    leave it.
+//!    leave it. A population with sparse synapses among its own neurons is
+//!    also cut in growth order (`chunk::Grow`: connected neurons together,
+//!    whatever their indices), kept when it needs no more cores and leaves
+//!    less traffic.
 //! 2. Greedy (always available): chunks in dataflow order, first-fit into
 //!    the last few open cores, tied chunks together.
 //! 3. ILP (`ilp.rs`, HiGHS through good_lp, under `--place-time`): chunks
@@ -52,6 +55,9 @@ pub struct PlaceOptions {
     /// Largest number of items and traffic pairs an ILP may have.
     pub ilp_items: usize,
     pub ilp_pairs: usize,
+    /// Populations with up to this many synapses among their own neurons
+    /// are also tried cut in growth order (see [`chunk::Grow`]).
+    pub grow_synapses: u64,
 }
 
 impl Default for PlaceOptions {
@@ -62,6 +68,8 @@ impl Default for PlaceOptions {
             rates: Rates::new(),
             ilp_items: 300,
             ilp_pairs: 2000,
+            // About 2 s of growth and re-measuring on this machine.
+            grow_synapses: 16_000_000,
         }
     }
 }
@@ -451,6 +459,8 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
     if let Err(e) = limit_output_axons(g, spec, &mut chunks) {
         return Err(vec![*e]);
     }
+    // The baseline the report compares with: these chunks packed in order.
+    let plain = chunks.clone();
     // One-to-one pairs cut together, kept when the greedy packing needs no
     // more cores than with the pairs cut apart (cores come first).
     let mut partner = vec![None; chunks.len()];
@@ -487,12 +497,20 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
             }
         }
     }
+    // Populations with sparse synapses among their own neurons are also cut
+    // in growth order (connected neurons together), kept when the greedy
+    // packing needs no more cores and leaves less traffic between them.
+    if let Some(cut) = grow(g, spec, opts, &chunks, &greedy, &pairs) {
+        chunks = cut.chunks;
+        partner = cut.partner;
+        greedy = cut.greedy;
+    }
     seconds.partition = t.elapsed().as_secs_f64();
 
     // 2. The in-order baseline: what packing without a traffic model
     //    gives (the greedy packing, tied pairs together, is above).
     let t = Instant::now();
-    let sequential = first_fit(spec, &chunks, 1, &[]);
+    let sequential = first_fit(spec, &plain, 1, &[]);
     seconds.greedy = t.elapsed().as_secs_f64();
 
     // 3. ILP over the chunks that can share a core.
@@ -661,12 +679,13 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
     let t = Instant::now();
     let loc = placement.location();
     placement.traffic = traffic::measure(g, &placement.chunks, &index, &loc, &opts.rates);
-    let seq_loc: Vec<(u32, u32)> = sequential
-        .iter()
-        .map(|&c| ((c / per_chip) as u32, (c % per_chip) as u32))
-        .collect();
-    placement.sequential_traffic =
-        traffic::measure(g, &placement.chunks, &index, &seq_loc, &opts.rates);
+    placement.sequential_traffic = traffic::measure(
+        g,
+        &plain,
+        &ChunkIndex::new(&plain),
+        &at_cores(&sequential, per_chip),
+        &opts.rates,
+    );
     placement.seconds.traffic = t.elapsed().as_secs_f64();
 
     // 4. The independent check.
@@ -695,6 +714,106 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
             )])
         }
     }
+}
+
+/// (chip, core) of each chunk, for chunk → core numbers filled in order.
+fn at_cores(core_of: &[usize], per_chip: usize) -> Vec<(u32, u32)> {
+    core_of
+        .iter()
+        .map(|&c| ((c / per_chip) as u32, (c % per_chip) as u32))
+        .collect()
+}
+
+/// Chunks with each one's tied partner and greedy core.
+struct Cut {
+    chunks: Vec<Chunk>,
+    partner: Vec<Option<usize>>,
+    greedy: Vec<usize>,
+}
+
+/// `chunks` with every eligible population cut in growth order
+/// ([`chunk::Grow`]) instead, with its partners and greedy packing; `None`
+/// unless that packing takes no more cores than `greedy` and leaves less
+/// traffic between cores. Eligible: not tied one-to-one to another
+/// population, more than one chunk, and at most `opts.grow_synapses`
+/// synapses among its own neurons.
+fn grow(
+    g: &Graph,
+    spec: &ChipSpec,
+    opts: &PlaceOptions,
+    chunks: &[Chunk],
+    greedy: &[usize],
+    pairs: &[(NodeId, NodeId)],
+) -> Option<Cut> {
+    use rayon::prelude::*;
+    let mut pops: Vec<NodeId> = Vec::new();
+    for c in chunks {
+        if pops.last() != Some(&c.pop) && !pops.contains(&c.pop) {
+            pops.push(c.pop);
+        }
+    }
+    let own_synapses = |pop: NodeId| -> u64 {
+        chunk::incoming(g, pop)
+            .iter()
+            .filter(|p| p.source == pop)
+            .map(|p| g.tensor(p.weights).stored())
+            .sum()
+    };
+    let eligible: Vec<NodeId> = pops
+        .into_iter()
+        .filter(|&pop| {
+            !pairs.iter().any(|&(a, b)| a == pop || b == pop)
+                && chunks.iter().filter(|c| c.pop == pop).count() > 1
+                && (1..=opts.grow_synapses).contains(&own_synapses(pop))
+        })
+        .collect();
+    let grown: std::collections::HashMap<NodeId, Vec<Chunk>> = eligible
+        .par_iter()
+        .filter_map(|&pop| {
+            let order = chunk::Grow::new(g, pop)?;
+            let c = chunk::partition_with(g, spec, pop, u32::MAX, order).ok()?;
+            Some((pop, c))
+        })
+        .collect();
+    if grown.is_empty() {
+        return None;
+    }
+    let mut next: Vec<Chunk> = Vec::with_capacity(chunks.len());
+    for (k, c) in chunks.iter().enumerate() {
+        match grown.get(&c.pop) {
+            None => next.push(c.clone()),
+            // The population's grown chunks where its first chunk was.
+            Some(v) if chunks[..k].iter().all(|d| d.pop != c.pop) => next.extend(v.iter().cloned()),
+            Some(_) => {}
+        }
+    }
+    limit_output_axons(g, spec, &mut next).ok()?;
+    let next_partner = partners(spec, &next, pairs);
+    let next_greedy = first_fit(spec, &next, 64, &next_partner);
+    let cores = |v: &[usize]| v.iter().copied().max().map_or(0, |m| m + 1);
+    if cores(&next_greedy) > cores(greedy) {
+        return None;
+    }
+    let per_chip = spec.cores_per_chip as usize;
+    let before = traffic::measure(
+        g,
+        chunks,
+        &ChunkIndex::new(chunks),
+        &at_cores(greedy, per_chip),
+        &opts.rates,
+    );
+    let after = traffic::measure(
+        g,
+        &next,
+        &ChunkIndex::new(&next),
+        &at_cores(&next_greedy, per_chip),
+        &opts.rates,
+    );
+    (after.inter_core < before.inter_core).then_some(Cut {
+        chunks: next,
+        partner: next_partner,
+        greedy: next_greedy,
+    })
 }
 
 fn item(r: &Resources) -> Item {
@@ -807,19 +926,15 @@ fn limit_output_axons(
         let per_chunk: Vec<u64> = chunks
             .iter()
             .map(|c| {
-                dest.get(&c.pop).map_or(0, |v| {
-                    v[c.start as usize..c.end as usize]
-                        .iter()
-                        .map(|&n| n as u64)
-                        .sum()
-                })
+                dest.get(&c.pop)
+                    .map_or(0, |v| c.neurons().map(|i| v[i as usize] as u64).sum())
             })
             .collect();
         let limit = spec.output_axons_per_core as u64;
         if spec.single_destination {
             let many = chunks.iter().find_map(|c| {
                 let v = dest.get(&c.pop)?;
-                (c.start..c.end)
+                c.neurons()
                     .find(|&i| v[i as usize] > 1)
                     .map(|i| (&c.pop, i, v[i as usize]))
             });
@@ -853,7 +968,7 @@ fn limit_output_axons(
                 continue;
             }
             let pop = c.pop;
-            if c.end - c.start == 1 {
+            if c.len() == 1 {
                 return Err(Box::new(
                     PassDiag::error(
                         "E0440",
@@ -861,7 +976,7 @@ fn limit_output_axons(
                             "population {} does not fit a {} core: neuron {} sends to {out} cores, a core has {limit} output axons",
                             g.label(pop),
                             spec.name,
-                            c.start
+                            c.neuron(c.start)
                         ),
                     )
                     .at(g.span(pop), "fan-out too large")
@@ -883,14 +998,16 @@ fn limit_output_axons(
                     .collect();
                 (inc, counts)
             });
-            let mid = c.start + (c.end - c.start) / 2;
+            let mid = c.start + c.len() / 2;
             for (a, b) in [(c.start, mid), (mid, c.end)] {
-                let res = chunk::measure(g, spec, pop, inc, a, b, counts);
+                let rows: Vec<u32> = (a..b).map(|p| c.neuron(p)).collect();
+                let res = chunk::measure(g, spec, pop, inc, &rows, counts);
                 next.push(Chunk {
                     pop,
                     start: a,
                     end: b,
                     res,
+                    order: c.order.clone(),
                 });
             }
         }
@@ -958,7 +1075,7 @@ fn too_big(
         g.span(big),
         format!(
             "takes {n} cores: {} neurons per core, limited by {limiting}",
-            sample.end - sample.start
+            sample.len()
         ),
     )
     .help(format!(
@@ -974,7 +1091,7 @@ pub fn population_table(g: &Graph, p: &Placement) -> Table {
     );
     for pop in g.populations() {
         let ch: Vec<&Chunk> = p.chunks.iter().filter(|c| c.pop == pop).collect();
-        let per = ch.iter().map(|c| c.end - c.start).max().unwrap_or(0);
+        let per = ch.iter().map(|c| c.len()).max().unwrap_or(0);
         let loc = p.location();
         let mut cores: Vec<(u32, u32)> = p
             .chunks

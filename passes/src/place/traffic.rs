@@ -28,22 +28,38 @@ pub fn rate(rates: &Rates, pop: NodeId, i: u32) -> f64 {
 /// The chunk holding neuron `i` of `pop`.
 pub struct ChunkIndex {
     by_pop: HashMap<NodeId, Vec<(u32, u32, usize)>>,
+    /// Position of every neuron, for populations not in index order.
+    position: HashMap<NodeId, Vec<u32>>,
 }
 
 impl ChunkIndex {
     pub fn new(chunks: &[Chunk]) -> Self {
         let mut by_pop: HashMap<NodeId, Vec<(u32, u32, usize)>> = HashMap::new();
+        let mut position: HashMap<NodeId, Vec<u32>> = HashMap::new();
         for (k, c) in chunks.iter().enumerate() {
             by_pop.entry(c.pop).or_default().push((c.start, c.end, k));
+            if let Some(order) = &c.order {
+                position.entry(c.pop).or_insert_with(|| {
+                    let mut at = vec![0u32; order.len()];
+                    for (p, &i) in order.iter().enumerate() {
+                        at[i as usize] = p as u32;
+                    }
+                    at
+                });
+            }
         }
         for v in by_pop.values_mut() {
             v.sort_unstable();
         }
-        ChunkIndex { by_pop }
+        ChunkIndex { by_pop, position }
     }
 
     pub fn find(&self, pop: NodeId, i: u32) -> Option<usize> {
         let v = self.by_pop.get(&pop)?;
+        let i = match self.position.get(&pop) {
+            Some(at) => *at.get(i as usize)?,
+            None => i,
+        };
         let at = v.partition_point(|(s, _, _)| *s <= i);
         let (s, e, k) = *v.get(at.checked_sub(1)?)?;
         (s <= i && i < e).then_some(k)
@@ -63,8 +79,8 @@ pub fn sources(g: &Graph, chunks: &[&Chunk]) -> Vec<(NodeId, u32)> {
             let Some(values) = w.f32s() else { continue };
             match w.pattern() {
                 Some(pat) => {
-                    for row in c.start as usize..c.end as usize {
-                        for k in pat.row(row) {
+                    for row in c.neurons() {
+                        for k in pat.row(row as usize) {
                             if values[k] != 0.0 {
                                 out.push((p.source, pat.col_idx[k]));
                             }
@@ -73,7 +89,7 @@ pub fn sources(g: &Graph, chunks: &[&Chunk]) -> Vec<(NodeId, u32)> {
                 }
                 None => {
                     let cols = w.shape()[1] as usize;
-                    for row in c.start as usize..c.end as usize {
+                    for row in c.neurons().map(|r| r as usize) {
                         for col in 0..cols {
                             if values[row * cols + col] != 0.0 {
                                 out.push((p.source, col as u32));
