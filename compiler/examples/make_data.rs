@@ -176,6 +176,31 @@ fn main() {
         &spikes(100, 80, 0.1, 71),
     );
 
+    // modular: 24 interleaved modules of 128 LIF neurons (neuron i in
+    // module i mod 24), p = 0.3 within a module and 0.001 across. Deflated:
+    // the dense matrix is almost all zeros.
+    let (n, modules) = (3072u32, 24u32);
+    let draw = uniform(&[n, n], 0.0, 1.0, 81).into_f32().expect("floats");
+    let weight = normal(&[n, n], -0.04, 0.1, 82).into_f32().expect("floats");
+    let w_rec: Vec<f32> = (0..(n * n) as usize)
+        .map(|k| {
+            let (i, j) = (k as u32 / n, k as u32 % n);
+            let p = if i == j {
+                0.0
+            } else if i % modules == j % modules {
+                0.3
+            } else {
+                0.001
+            };
+            if draw[k] < p { weight[k] } else { 0.0 }
+        })
+        .collect();
+    let path = ex.join("modular/weights.npz");
+    let w_rec = Array::f32(vec![n as usize, n as usize], w_rec);
+    arrays::write_npz_compressed(&path, &[("W_rec", &w_rec)]).expect("write npz");
+    println!("wrote {}", path.display());
+    npy(&ex.join("modular/input.npy"), &spikes(100, 64, 0.1, 83));
+
     // Files the diagnostic tests read.
     let diag = root.join("tests/data/diag");
     let mask = Array {
