@@ -330,6 +330,40 @@ fn truenorth_refuses_a_leaky_population_and_says_why() {
     );
 }
 
+/// A leaky integrator sends its voltage; Loihi 1 spikes carry no value, so
+/// it may feed only the neuron it is a compartment of (one-to-one). Loihi 2
+/// sends it as graded spikes.
+#[test]
+fn loihi_1_refuses_a_voltage_sent_through_a_full_projection() {
+    let src = "timestep 1ms;\n\
+        input x[2];\n\
+        population a: li[2] { tau_mem = 20ms; }\n\
+        population b: lif[3] { tau_mem = 20ms; }\n\
+        x -> a { weight = ones(); }\n\
+        a -> b { weight = ones(); }\n\
+        output y = b;\n";
+    let d = compile("l1-li", src, "loihi", Options::default()).unwrap_err();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].code, "E0462");
+    assert_eq!(
+        d[0].message,
+        "li population `a` sends its voltage through projection `a->b`, and loihi spikes carry no value: a leaky integrator can feed only the neuron it is a compartment of (one-to-one, on its core)"
+    );
+    assert_eq!(d[0].label, "a projection of a voltage");
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some(
+            "compile for a chip with graded spikes (loihi2, seneca), or make `a` a spiking population"
+        )
+    );
+    compile("l2-li", src, "loihi2", Options::default()).unwrap();
+    // One-to-one, the integrator is a compartment of its target: accepted.
+    let joined = src
+        .replace("lif[3]", "lif[2]")
+        .replace("a -> b { weight = ones(); }", "a -> b { weight = 1.0; }");
+    compile("l1-li-joined", &joined, "loihi", Options::default()).unwrap();
+}
+
 #[test]
 fn truenorth_runs_a_lif_without_leak_as_if() {
     let src = "timestep 1ms;\n\

@@ -336,6 +336,38 @@ fn checker_refuses_an_overfull_core() {
     );
 }
 
+/// On Loihi 1 a leaky integrator joined one-to-one is a compartment of its
+/// target's neuron: 300 + 300 neurons share one core. Moved apart by hand,
+/// the checker names the first voltage that would cross cores.
+#[test]
+fn checker_refuses_a_voltage_between_cores_on_loihi_1() {
+    let g = lower(
+        "checker-li",
+        "timestep 1ms;\n\
+         population a: li[300] { tau_mem = 20ms; bias = 0.1; }\n\
+         population b: if[300] { threshold = 2.0; }\n\
+         a -> b { weight = 1.0; }\n\
+         output y = b;\n",
+    );
+    let spec = snn_backends::chip("loihi").unwrap();
+    let mut p = place_on("loihi", &g, 1).unwrap();
+    assert_eq!(cores(&p), 1);
+    let b = p.cores[0].chunks.pop().unwrap();
+    p.cores.push(place::Core {
+        chip: 0,
+        core: 1,
+        chunks: vec![b],
+    });
+    let errors = place::check::check(&g, spec, &p).unwrap_err();
+    assert_eq!(
+        errors,
+        vec![
+            "neuron 0 of `a` sends its voltage to neuron 0 of `b` on another core; loihi spikes carry no value"
+                .to_string()
+        ]
+    );
+}
+
 // ---- through the command line ----------------------------------------------
 
 fn snnc(args: &[&str]) -> (bool, String, String) {
@@ -357,7 +389,7 @@ fn snnc(args: &[&str]) -> (bool, String, String) {
 fn compile_report_has_the_placement_tables() {
     let (ok, out, err) = snnc(&[
         "compile",
-        "examples/lprnn/model.snn",
+        "examples/alif_srnn/model.snn",
         "--backend",
         "loihi",
         "--report",
@@ -377,11 +409,37 @@ fn compile_report_has_the_placement_tables() {
     }
 }
 
+/// Loihi 1 spikes carry no value, so the LSTM stand-in's auxiliary
+/// compartments (leaky integrators sending their voltage one-to-one) must
+/// share a core with their adaptive neurons: 10 cores, where the untied
+/// cut packs into 9 (the adaptive chunks fill their synapse memory, so a
+/// paired chunk holds fewer neurons). The checker refuses any placement
+/// that leaves a voltage crossing cores, so success means they share.
+#[test]
+fn loihi_1_keeps_each_leaky_compartment_on_its_neurons_core() {
+    let (ok, out, err) = snnc(&[
+        "compile",
+        "examples/adaptive_lstm_large/model.snn",
+        "--backend",
+        "loihi",
+        "--report",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(" cores used                                            10\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(" sequential packing: cores, inter-core traffic  9, "),
+        "{out}"
+    );
+}
+
 #[test]
 fn an_unknown_board_lists_the_boards() {
     let (ok, _, err) = snnc(&[
         "compile",
-        "examples/lprnn/model.snn",
+        "examples/alif_srnn/model.snn",
         "--backend",
         "loihi",
         "--chips",

@@ -65,6 +65,10 @@ pub struct ChipSpec {
     pub delay_ring_budget: Option<u32>,
     /// Each neuron sends to exactly one axon (TrueNorth).
     pub single_destination: bool,
+    /// Messages between cores can carry a value (Loihi 2's graded spikes,
+    /// SENeCA's events). Without it a value (a leaky integrator's voltage)
+    /// reaches only a compartment on its own core.
+    pub graded_spikes: bool,
     /// Compartments an adaptive (`alif`) neuron takes: 2 on Loihi (soma
     /// and adaptation compartment), 1 where neurons are programs.
     pub adaptive_compartments: u32,
@@ -103,6 +107,7 @@ mod tests {
             profiles: None,
             delay_ring_budget: Some(8192),
             single_destination: false,
+            graded_spikes: false,
             adaptive_compartments: 1,
             boards: &[
                 Board {

@@ -37,9 +37,10 @@ pub const DELAY_RING_BUDGET: u32 = 8192;
 /// Membrane and current state width in bits [Lava lif models].
 pub const STATE_BITS: u8 = 24;
 
-/// Loihi 1 runs LIF compartments; `li` is a compartment that never fires,
-/// `sigma_delta` the spiking ΣΔ circuit with self-feedback (METHODS 1) and
-/// `alif` the two-compartment adaptive neuron (METHODS 4).
+/// Loihi 1 runs LIF compartments; `li` is a compartment that never fires
+/// and `alif` the two-compartment adaptive neuron (METHODS 4). Its spikes
+/// carry no payload, so `sigma_delta` neurons, which send values, need
+/// Loihi 2.
 pub static TARGET: Target = Target {
     name: "loihi",
     // `alif` runs as two compartments: the soma and an auxiliary
@@ -49,7 +50,6 @@ pub static TARGET: Target = Target {
         ModelKind::If,
         ModelKind::Alif,
         ModelKind::Li,
-        ModelKind::SigmaDelta,
     ],
     graded_spikes: false,
     weights: WeightFormat::LoihiMantissa {
@@ -126,6 +126,8 @@ pub static CHIP: ChipSpec = ChipSpec {
     }),
     delay_ring_budget: Some(DELAY_RING_BUDGET),
     single_destination: false,
+    // Loihi 1 spikes carry no payload [CHIPS.md: graded spikes are Loihi 2's].
+    graded_spikes: false,
     // Loihi runs `alif` as two compartments (METHODS 3, 4: Plank et al. 2021).
     adaptive_compartments: 2,
     boards: BOARDS,

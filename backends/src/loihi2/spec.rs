@@ -97,6 +97,8 @@ pub static CHIP: ChipSpec = ChipSpec {
     }),
     delay_ring_budget: None,
     single_destination: false,
+    // Graded spikes [CHIPS.md].
+    graded_spikes: true,
     // Loihi 2 neurons are microcode programs: an adaptive neuron is one.
     adaptive_compartments: 1,
     boards: BOARDS,

@@ -75,6 +75,8 @@ pub static CHIP: ChipSpec = ChipSpec {
     profiles: None,
     delay_ring_budget: None,
     single_destination: false,
+    // Events carry a value [CHIPS.md].
+    graded_spikes: true,
     // SENeCA neurons are programs: an adaptive neuron is one.
     adaptive_compartments: 1,
     boards: BOARDS,

@@ -63,6 +63,8 @@ pub static CHIP: ChipSpec = ChipSpec {
     profiles: None,
     delay_ring_budget: None,
     single_destination: true,
+    // Spikes carry no payload [CHIPS.md].
+    graded_spikes: false,
     // TrueNorth has no adaptive neuron (rejected by `legalize`); 1 for completeness.
     adaptive_compartments: 1,
     boards: BOARDS,

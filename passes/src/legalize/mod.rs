@@ -5,7 +5,9 @@
 //! 1. **Models** ([`models`]). A population the chip cannot run is rewritten
 //!    into one it can when the two are the same function (`lif` with no
 //!    current decay and no leak is `if`), and is error E0460 otherwise,
-//!    naming the model, the chip, why, and what the chip runs.
+//!    naming the model, the chip, why, and what the chip runs. Where spikes
+//!    carry no value (Loihi 1), a leaky integrator may send its voltage
+//!    only one-to-one, as a compartment of the neuron it feeds (E0462).
 //! 2. **Adaptive neurons** ([`adaptive`]). On Loihi 1 an `alif` neuron is
 //!    two compartments; their decays are checked (E0461) and counted.
 //! 3. **Gains**. A population's input gain is folded into the weights of
@@ -28,7 +30,7 @@ mod adaptive;
 mod axon_types;
 mod copies;
 mod formats;
-mod models;
+pub(crate) mod models;
 pub(crate) mod synapses;
 
 use rayon::prelude::*;
@@ -43,7 +45,7 @@ use synapses::{Synapses, relaid};
 pub fn legalize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
     let mut ok = true;
     for pop in g.populations() {
-        ok &= models::supported(g, pop, cx);
+        ok &= models::supported(g, pop, cx) && models::values_stay_home(g, pop, cx);
     }
     ok &= adaptive::two_compartments(g, cx);
     if !ok {

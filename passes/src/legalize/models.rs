@@ -16,6 +16,9 @@ fn why(target: &str, kind: ModelKind) -> &'static str {
             "TrueNorth spikes carry no payload, so graded sigma-delta messages cannot be sent"
         }
         ("truenorth", ModelKind::Alif) => "TrueNorth neurons have no adaptive threshold",
+        ("loihi", ModelKind::SigmaDelta) => {
+            "Loihi 1 spikes carry no payload, so graded sigma-delta messages cannot be sent (Loihi 2 sends them)"
+        }
         _ => "the chip has no neuron circuit for it",
     }
 }
@@ -79,6 +82,69 @@ pub(super) fn supported(g: &mut Graph, pop: NodeId, cx: &mut PassCx) -> bool {
             "{} runs {}; compile for another backend, or write this layer with those neurons",
             cx.target.name,
             runs.join(", ")
+        )),
+    );
+    false
+}
+
+/// Whether projection `proj` joins neuron `i` of its source to neuron `i`
+/// of its target and nothing else (a diagonal weight pattern, one size).
+pub(crate) fn one_to_one(g: &Graph, proj: NodeId) -> bool {
+    let (Op::Project(p), Some(src)) = (g.op(proj), g.arg(proj, 0)) else {
+        return false;
+    };
+    let n = g.shape(src).len() as usize;
+    if g.shape(proj).len() as usize != n {
+        return false;
+    }
+    let w = g.tensor(p.weights);
+    match (w.pattern(), w.f32s()) {
+        (Some(pat), _) => (0..n).all(|r| {
+            let ks = pat.row(r);
+            ks.len() == 1 && pat.col_idx[ks.start] as usize == r
+        }),
+        (None, Some(v)) => (0..n * n).all(|k| (k / n == k % n) == (v[k] != 0.0)),
+        (None, None) => false,
+    }
+}
+
+/// On a chip whose spikes carry no value, checks that leaky integrator
+/// `pop` sends its voltage only one-to-one, into the neuron it is then a
+/// compartment of (placement keeps the two on one core); false after
+/// reporting E0462.
+pub(super) fn values_stay_home(g: &Graph, pop: NodeId, cx: &mut PassCx) -> bool {
+    if cx.target.graded_spikes {
+        return true;
+    }
+    let Op::Population(p) = g.op(pop) else {
+        return true;
+    };
+    if p.model.kind() != ModelKind::Li {
+        return true;
+    }
+    let far: Vec<NodeId> = g
+        .users(pop)
+        .iter()
+        .map(|&(u, _)| u)
+        .filter(|&u| matches!(g.op(u), Op::Project(_)) && !one_to_one(g, u))
+        .collect();
+    let Some(&proj) = far.first() else {
+        return true;
+    };
+    cx.error(
+        PassDiag::error(
+            "E0462",
+            format!(
+                "li population {} sends its voltage through projection {}, and {} spikes carry no value: a leaky integrator can feed only the neuron it is a compartment of (one-to-one, on its core)",
+                g.label(pop),
+                g.label(proj),
+                cx.target.name
+            ),
+        )
+        .at(g.span(proj), "a projection of a voltage")
+        .help(format!(
+            "compile for a chip with graded spikes (loihi2, seneca), or make {} a spiking population",
+            g.label(pop)
         )),
     );
     false

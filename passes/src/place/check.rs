@@ -77,6 +77,53 @@ fn summarize(spec: &ChipSpec, cc: &CoreCount) -> CoreSummary {
     }
 }
 
+/// Where spikes carry no value: every synapse from a leaky integrator
+/// (which sends its voltage) must join two neurons on one core.
+fn values_between_cores(
+    g: &Graph,
+    spec: &ChipSpec,
+    core_of: &HashMap<NodeId, Vec<u32>>,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    for pop in g.populations() {
+        if !matches!(g.op(pop), Op::Population(p) if p.model.kind() == snn_ir::ModelKind::Li) {
+            continue;
+        }
+        for (proj, _) in g.users(pop) {
+            let Op::Project(pr) = g.op(proj) else {
+                continue;
+            };
+            let Some(&(target, _)) = g.users(proj).first() else {
+                continue;
+            };
+            let (Some(from), Some(to)) = (core_of.get(&pop), core_of.get(&target)) else {
+                continue;
+            };
+            let w = g.tensor(pr.weights);
+            let Some(values) = w.f32s() else { continue };
+            let rows = g.shape(proj).len() as usize;
+            let cols = g.shape(pop).len() as usize;
+            let far = (0..rows).find_map(|r| {
+                let apart =
+                    |k: usize, c: usize| (values[k] != 0.0 && from[c] != to[r]).then_some((r, c));
+                match w.pattern() {
+                    Some(pat) => pat.row(r).find_map(|k| apart(k, pat.col_idx[k] as usize)),
+                    None => (0..cols).find_map(|c| apart(r * cols + c, c)),
+                }
+            });
+            if let Some((r, c)) = far {
+                errors.push(format!(
+                    "neuron {c} of {} sends its voltage to neuron {r} of {} on another core; {} spikes carry no value",
+                    g.label(pop),
+                    g.label(target),
+                    spec.name
+                ));
+            }
+        }
+    }
+    errors
+}
+
 /// Checks `p`; returns the usage per core, or every violation found.
 pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<String>> {
     let mut errors = Vec::new();
@@ -109,6 +156,9 @@ pub fn check(g: &Graph, spec: &ChipSpec, p: &Placement) -> Result<Usage, Vec<Str
                 v[i as usize] = ci as u32;
             }
         }
+    }
+    if !spec.graded_spikes {
+        errors.extend(values_between_cores(g, spec, &core_of));
     }
     // Output axons: one per (source neuron, destination core), counted as
     // each core's distinct sources are found so that no core's source list

@@ -316,7 +316,7 @@ fn first_fit(
 }
 
 /// Pairs of distinct populations of one size joined by a one-to-one
-/// projection (a diagonal weight pattern), in node order; each population
+/// projection (a diagonal weight pattern, sparse or dense), in node order; each population
 /// is in at most one pair.
 fn one_to_one_pairs(g: &Graph) -> Vec<(NodeId, NodeId)> {
     let pops = g.populations();
@@ -333,15 +333,7 @@ fn one_to_one_pairs(g: &Graph) -> Vec<(NodeId, NodeId)> {
             {
                 continue;
             }
-            let Some(pat) = g.tensor(p.weights).pattern() else {
-                continue;
-            };
-            let n = g.shape(t).len() as usize;
-            let diagonal = (0..n).all(|r| {
-                let ks = pat.row(r);
-                ks.len() == 1 && pat.col_idx[ks.start] as usize == r
-            });
-            if diagonal {
+            if crate::legalize::models::one_to_one(g, p.projection) {
                 taken.extend([s, t]);
                 let (a, b) =
                     if pops.iter().position(|&x| x == s) < pops.iter().position(|&x| x == t) {
@@ -373,7 +365,7 @@ fn co_partition(g: &Graph, spec: &ChipSpec, a: NodeId, b: NodeId) -> Option<Pair
             });
         aligned.then_some((ca, cb))
     };
-    let (mut lo, mut hi) = (2u32, capacity(spec, 0).neurons.min(n));
+    let (mut lo, mut hi) = (1u32, capacity(spec, 0).neurons.min(n));
     if hi < lo {
         return None;
     }
@@ -473,6 +465,26 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
             .map(|&(a, b)| (a, b, co_partition(g, spec, a, b)))
             .collect()
     };
+    // Where spikes carry no value, a leaky integrator joined one-to-one is
+    // a compartment of the neuron it feeds: the pair must share a core.
+    let is_li = |pop: NodeId| matches!(g.op(pop), snn_ir::Op::Population(p) if p.model.kind() == snn_ir::ModelKind::Li);
+    let must_tie = |a: NodeId, b: NodeId| !spec.graded_spikes && (is_li(a) || is_li(b));
+    if let Some((a, b, _)) = paired.iter().find(|p| p.2.is_none() && must_tie(p.0, p.1)) {
+        return Err(vec![
+            PassDiag::error(
+                "E0440",
+                format!(
+                    "populations {} and {} are compartments of one neuron on {} and must share cores, but not even one neuron of each fits a core together",
+                    g.label(*a),
+                    g.label(*b),
+                    spec.name
+                ),
+            )
+            .at(g.span(*b), "joined one-to-one")
+            .help("compile for a chip with graded spikes (loihi2, seneca), or give the neurons fewer synapses"),
+        ]);
+    }
+    let forced = paired.iter().any(|p| must_tie(p.0, p.1));
     if paired.iter().any(|p| p.2.is_some()) {
         let mut together: std::collections::HashMap<NodeId, Vec<Chunk>> =
             std::collections::HashMap::new();
@@ -486,11 +498,15 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         for (pop, c) in &by_pop {
             tied.extend(together.get(pop).unwrap_or(c).iter().cloned());
         }
-        if limit_output_axons(g, spec, &mut tied).is_ok() {
+        let axons = limit_output_axons(g, spec, &mut tied);
+        if let (Err(e), true) = (&axons, forced) {
+            return Err(vec![(**e).clone()]);
+        }
+        if axons.is_ok() {
             let tied_partner = partners(spec, &tied, &pairs);
             let tied_greedy = first_fit(spec, &tied, 64, &tied_partner);
             let cores = |v: &[usize]| v.iter().copied().max().map_or(0, |m| m + 1);
-            if cores(&tied_greedy) <= cores(&greedy) {
+            if forced || cores(&tied_greedy) <= cores(&greedy) {
                 chunks = tied;
                 partner = tied_partner;
                 greedy = tied_greedy;
