@@ -321,8 +321,9 @@ fn seneca_sigma_delta_filter_keeps_its_complement_exact() {
         output y = h;\n";
     let o = compile("sd", src, "seneca", None);
     assert_eq!(param(&o.graph, "h", "alpha"), 75.0 / 256.0);
-    // Loihi: 4096 · (1 − 0.2949) = 2888.1 → 2888, α = 1208/4096.
-    let o = compile("sd-loihi", src, "loihi", None);
+    // Loihi 2 (Loihi 1 has no sigma-delta neurons): 4096 · (1 − 0.2949)
+    // = 2888.1 → 2888, α = 1208/4096.
+    let o = compile("sd-loihi2", src, "loihi2", None);
     assert_eq!(param(&o.graph, "h", "alpha"), 1208.0 / 4096.0);
 }
 
