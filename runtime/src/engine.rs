@@ -1054,6 +1054,15 @@ impl Engine {
                     row[tg as usize] += w * payload;
                 }
             }
+        } else if self.float && uniform != u8::MAX && payload == 1.0 {
+            // A spike with one delay: the weights are bfloat16 already, so
+            // only the sum rounds.
+            let start = base[uniform as usize];
+            let row = &mut buf[start..start + self.neurons];
+            for (&tg, &w) in target.iter().zip(weight) {
+                let x = &mut row[tg as usize];
+                *x = bf16(*x as f32 + w as f32) as f64;
+            }
         } else if self.float {
             for k in 0..target.len() {
                 let i = base[delay[k] as usize] + target[k] as usize;
