@@ -519,6 +519,10 @@ fn connected_neurons_far_apart_in_index_order_share_a_core() {
         p.chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
         [1024, 1024]
     );
+    assert_eq!(
+        place::population_table(&g, &p).rows,
+        vec![vec!["`p`", "2048", "1024", "2", "growth order"]]
+    );
     // The placement is the same on a second run.
     let again = place_on("loihi", &g, 1).unwrap();
     assert!(

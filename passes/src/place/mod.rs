@@ -1099,11 +1099,18 @@ fn too_big(
     ))
 }
 
-/// Per-population summary rows for reports: name, neurons, chunk size, chunks.
+/// Per-population summary rows for reports: name, neurons, chunk size,
+/// cores, and the order the population was cut in.
 pub fn population_table(g: &Graph, p: &Placement) -> Table {
     let mut t = Table::new(
         "populations",
-        &["population", "neurons", "neurons per core", "cores"],
+        &[
+            "population",
+            "neurons",
+            "neurons per core",
+            "cores",
+            "cut in",
+        ],
     );
     for pop in g.populations() {
         let ch: Vec<&Chunk> = p.chunks.iter().filter(|c| c.pop == pop).collect();
@@ -1118,11 +1125,17 @@ pub fn population_table(g: &Graph, p: &Placement) -> Table {
             .collect();
         cores.sort_unstable();
         cores.dedup();
+        let order = if ch.iter().any(|c| c.order.is_some()) {
+            "growth order"
+        } else {
+            "index order"
+        };
         t.row(vec![
             g.label(pop),
             g.shape(pop).len().to_string(),
             per.to_string(),
             cores.len().to_string(),
+            order.to_string(),
         ]);
     }
     t
