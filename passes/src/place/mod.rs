@@ -752,7 +752,7 @@ struct Cut {
 /// unless that packing takes no more cores than `greedy` and leaves less
 /// traffic between cores. Eligible: not tied one-to-one to another
 /// population, more than one chunk, and at most `opts.grow_synapses`
-/// synapses among its own neurons.
+/// synapses (nonzero weights) among its own neurons.
 fn grow(
     g: &Graph,
     spec: &ChipSpec,
@@ -768,11 +768,19 @@ fn grow(
             pops.push(c.pop);
         }
     }
+    // Synapses are nonzero weights: a dense matrix loaded from a file may
+    // be mostly zeros.
     let own_synapses = |pop: NodeId| -> u64 {
         chunk::incoming(g, pop)
             .iter()
             .filter(|p| p.source == pop)
-            .map(|p| g.tensor(p.weights).stored())
+            .map(|p| {
+                let w = g.tensor(p.weights);
+                match (w.pattern(), w.f32s()) {
+                    (None, Some(v)) => v.iter().filter(|&&x| x != 0.0).count() as u64,
+                    _ => w.stored(),
+                }
+            })
             .sum()
     };
     let eligible: Vec<NodeId> = pops
