@@ -15,8 +15,16 @@ use snn_passes::place::{self, PlaceOptions, Placement};
 
 /// Lowers `source` (written to a temporary `.snn` file).
 fn lower(name: &str, source: &str) -> Graph {
+    lower_with(name, source, &[])
+}
+
+/// [`lower`], with `arrays` in a `w.npz` beside the source.
+fn lower_with(name: &str, source: &str, arrays: &[(&str, &snnc::arrays::Array)]) -> Graph {
     let dir = std::env::temp_dir().join(format!("snnc-place-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    if !arrays.is_empty() {
+        snnc::arrays::write_npz(&dir.join("w.npz"), arrays).unwrap();
+    }
     let path = dir.join("model.snn");
     std::fs::write(&path, source).unwrap();
     let (g, _) = snnc::driver::load(&path).unwrap_or_else(|r| panic!("{}", r.render(false)));
@@ -488,26 +496,20 @@ fn loihi_adaptive_neurons_take_two_compartments() {
 #[test]
 fn connected_neurons_far_apart_in_index_order_share_a_core() {
     let n = 2048usize;
-    let dir = std::env::temp_dir().join(format!("snnc-place-{}-grow", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut w = vec![0f32; n * n];
     for i in 0..n {
         w[(i ^ 1024) * n + i] = 1.0;
     }
     let pairs = snnc::arrays::Array::f32(vec![n, n], w);
-    snnc::arrays::write_npz(&dir.join("w.npz"), &[("W", &pairs)]).unwrap();
-    let path = dir.join("model.snn");
-    std::fs::write(
-        &path,
+    let g = lower_with(
+        "grow",
         "timestep 1ms;\n\
          const W: [2048, 2048] = load(\"w.npz\", \"W\");\n\
          population p: if[2048] { bias = 0.1; }\n\
          p -> p { weight = W; }\n\
          output y = p;\n",
-    )
-    .unwrap();
-    let (g, _) = snnc::driver::load(&path).unwrap_or_else(|r| panic!("{}", r.render(false)));
-    std::fs::remove_dir_all(&dir).unwrap();
+        &[("W", &pairs)],
+    );
     let p = place_on("loihi", &g, 1).unwrap();
     assert_eq!((cores(&p), p.lower_bound_cores), (2, 2));
     assert_eq!(p.sequential_cores, 2);

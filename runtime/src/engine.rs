@@ -1079,8 +1079,22 @@ impl Engine {
         }
     }
 
+    /// Before delivering `events[k]`: starts loading the fan-out list of
+    /// the event [`AHEAD`] further on, and the list pointers of the one
+    /// twice as far.
+    #[inline]
+    fn prefetch_ahead(&self, events: &[(usize, f64)], k: usize) {
+        if let Some(&(src, _)) = events.get(k + AHEAD) {
+            self.prefetch_list(src);
+        }
+        if let Some(&(src, _)) = events.get(k + 2 * AHEAD) {
+            prefetch(&self.fan_ptr, src..src + 2);
+        }
+    }
+
     /// Starts loading source `src`'s fan-out list (see [`prefetch`]).
-    fn prefetch(&self, src: usize) {
+    #[inline]
+    fn prefetch_list(&self, src: usize) {
         let r = self.fan_ptr[src]..self.fan_ptr[src + 1];
         if self.packed.has(src) {
             prefetch(&self.packed.words, r);
@@ -1213,12 +1227,7 @@ impl Engine {
                 }
                 let spikes = !g.sends_changes;
                 for (k, &(i, out)) in events.iter().enumerate() {
-                    if let Some(&(ahead, _)) = events.get(k + AHEAD) {
-                        self.prefetch(ahead);
-                    }
-                    if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
-                        prefetch(&self.fan_ptr, ahead..ahead + 2);
-                    }
+                    self.prefetch_ahead(&events, k);
                     self.stats.spikes += 1;
                     if spikes {
                         self.sent[i] = 1.0;
@@ -1265,12 +1274,7 @@ impl Engine {
             }
             self.stats.neuron_updates += g.count as u64;
             for (k, &(i, out)) in events.iter().enumerate() {
-                if let Some(&(ahead, _)) = events.get(k + AHEAD) {
-                    self.prefetch(ahead);
-                }
-                if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
-                    prefetch(&self.fan_ptr, ahead..ahead + 2);
-                }
+                self.prefetch_ahead(&events, k);
                 self.stats.spikes += 1;
                 let payload = out * self.out_scale[i];
                 self.deliver(i, payload);

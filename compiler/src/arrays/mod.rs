@@ -4,9 +4,9 @@
 //! Reading goes through [`open`], which picks the format by extension and
 //! gives an [`ArrayFile`]: its array [names](ArrayFile::names) and each array
 //! [by name](ArrayFile::get). [`read_npy`] reads a lone `.npy` file directly.
-//! Writing: [`write_npy`], [`write_npz`] (and [`write_npz_compressed`]), [`write_safetensors`], each atomic
-//! (a temporary file in the same directory, renamed into place, so an error
-//! never leaves a partial file).
+//! Writing: [`write_npy`], [`write_npz`] (and [`write_npz_compressed`]),
+//! [`write_safetensors`], each atomic (a temporary file in the same
+//! directory, renamed into place, so an error never leaves a partial file).
 //!
 //! Invariants:
 //! - an [`Array`] read from a file has `shape.iter().product() ==

@@ -4,6 +4,7 @@
 
 use snn_ir::{Const, Graph, Model, ModelKind, NodeId, Op, ParamValue};
 
+use super::synapses::Synapses;
 use crate::manager::{PassCx, PassDiag};
 
 /// Why `target` cannot run `kind`, in one clause.
@@ -93,19 +94,15 @@ pub(crate) fn one_to_one(g: &Graph, proj: NodeId) -> bool {
     let (Op::Project(p), Some(src)) = (g.op(proj), g.arg(proj, 0)) else {
         return false;
     };
-    let n = g.shape(src).len() as usize;
-    if g.shape(proj).len() as usize != n {
+    let Some(syn) = Synapses::of(g.tensor(p.weights)) else {
         return false;
-    }
-    let w = g.tensor(p.weights);
-    match (w.pattern(), w.f32s()) {
-        (Some(pat), _) => (0..n).all(|r| {
-            let ks = pat.row(r);
-            ks.len() == 1 && pat.col_idx[ks.start] as usize == r
-        }),
-        (None, Some(v)) => (0..n * n).all(|k| (k / n == k % n) == (v[k] != 0.0)),
-        (None, None) => false,
-    }
+    };
+    syn.rows == syn.cols
+        && syn.cols == g.shape(src).len() as usize
+        && (0..syn.rows).all(|r| {
+            let mut nonzero = syn.row(r).filter(|&k| syn.weights[k] != 0.0);
+            nonzero.next().is_some_and(|k| syn.col(r, k) as usize == r) && nonzero.next().is_none()
+        })
 }
 
 /// On a chip whose spikes carry no value, checks that leaky integrator

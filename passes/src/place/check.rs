@@ -10,7 +10,8 @@ use rayon::prelude::*;
 use snn_ir::chip::{ChipSpec, SynapseMemory};
 use snn_ir::{Const, Delay, Graph, NodeId, Op, ParamValue, QuantKind};
 
-use super::Placement;
+use super::{Placement, is_li};
+use crate::legalize::synapses::Synapses;
 
 /// Per-core use of each resource: (resource, use per core, limit).
 pub type Usage = Vec<(String, Vec<u64>, u64)>;
@@ -85,10 +86,7 @@ fn values_between_cores(
     core_of: &HashMap<NodeId, Vec<u32>>,
 ) -> Vec<String> {
     let mut errors = Vec::new();
-    for pop in g.populations() {
-        if !matches!(g.op(pop), Op::Population(p) if p.model.kind() == snn_ir::ModelKind::Li) {
-            continue;
-        }
+    for pop in g.populations().into_iter().filter(|&p| is_li(g, p)) {
         for (proj, _) in g.users(pop) {
             let Op::Project(pr) = g.op(proj) else {
                 continue;
@@ -96,20 +94,18 @@ fn values_between_cores(
             let Some(&(target, _)) = g.users(proj).first() else {
                 continue;
             };
-            let (Some(from), Some(to)) = (core_of.get(&pop), core_of.get(&target)) else {
+            let (Some(from), Some(to), Some(syn)) = (
+                core_of.get(&pop),
+                core_of.get(&target),
+                Synapses::of(g.tensor(pr.weights)),
+            ) else {
                 continue;
             };
-            let w = g.tensor(pr.weights);
-            let Some(values) = w.f32s() else { continue };
-            let rows = g.shape(proj).len() as usize;
-            let cols = g.shape(pop).len() as usize;
-            let far = (0..rows).find_map(|r| {
-                let apart =
-                    |k: usize, c: usize| (values[k] != 0.0 && from[c] != to[r]).then_some((r, c));
-                match w.pattern() {
-                    Some(pat) => pat.row(r).find_map(|k| apart(k, pat.col_idx[k] as usize)),
-                    None => (0..cols).find_map(|c| apart(r * cols + c, c)),
-                }
+            let far = (0..syn.rows).find_map(|r| {
+                syn.row(r)
+                    .map(|k| (k, syn.col(r, k) as usize))
+                    .find(|&(k, c)| syn.weights[k] != 0.0 && from[c] != to[r])
+                    .map(|(_, c)| (r, c))
             });
             if let Some((r, c)) = far {
                 errors.push(format!(

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use snn_ir::chip::{ChipSpec, SynapseMemory};
 use snn_ir::{Const, Delay, Graph, NodeId, Op, ParamValue, QuantKind, TensorId};
 
+use crate::legalize::synapses::Synapses;
+
 /// One incoming projection of a population, as the partitioner reads it.
 #[derive(Clone, Debug)]
 pub struct Incoming {
@@ -486,17 +488,15 @@ impl Grow {
         let n = g.shape(pop).len() as usize;
         let mut edges: Vec<(u32, u32)> = Vec::new();
         for p in incoming(g, pop).iter().filter(|p| p.source == pop) {
-            let w = g.tensor(p.weights);
-            let Some(values) = w.f32s() else { continue };
-            for row in 0..n {
-                let mut edge = |col: u32, k: usize| {
-                    if values[k] != 0.0 && col as usize != row {
+            let Some(syn) = Synapses::of(g.tensor(p.weights)) else {
+                continue;
+            };
+            for row in 0..syn.rows {
+                for k in syn.row(row) {
+                    let col = syn.col(row, k);
+                    if syn.weights[k] != 0.0 && col as usize != row {
                         edges.push((row as u32, col));
                     }
-                };
-                match w.pattern() {
-                    Some(pat) => pat.row(row).for_each(|k| edge(pat.col_idx[k], k)),
-                    None => (0..n).for_each(|col| edge(col as u32, row * n + col)),
                 }
             }
         }

@@ -316,8 +316,8 @@ fn first_fit(
 }
 
 /// Pairs of distinct populations of one size joined by a one-to-one
-/// projection (a diagonal weight pattern, sparse or dense), in node order; each population
-/// is in at most one pair.
+/// projection (a diagonal weight pattern, sparse or dense), in node order;
+/// each population is in at most one pair.
 fn one_to_one_pairs(g: &Graph) -> Vec<(NodeId, NodeId)> {
     let pops = g.populations();
     let mut taken: Vec<NodeId> = Vec::new();
@@ -467,8 +467,7 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
     };
     // Where spikes carry no value, a leaky integrator joined one-to-one is
     // a compartment of the neuron it feeds: the pair must share a core.
-    let is_li = |pop: NodeId| matches!(g.op(pop), snn_ir::Op::Population(p) if p.model.kind() == snn_ir::ModelKind::Li);
-    let must_tie = |a: NodeId, b: NodeId| !spec.graded_spikes && (is_li(a) || is_li(b));
+    let must_tie = |a: NodeId, b: NodeId| !spec.graded_spikes && (is_li(g, a) || is_li(g, b));
     if let Some((a, b, _)) = paired.iter().find(|p| p.2.is_none() && must_tie(p.0, p.1)) {
         return Err(vec![
             PassDiag::error(
@@ -505,8 +504,7 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         if axons.is_ok() {
             let tied_partner = partners(spec, &tied, &pairs);
             let tied_greedy = first_fit(spec, &tied, 64, &tied_partner);
-            let cores = |v: &[usize]| v.iter().copied().max().map_or(0, |m| m + 1);
-            if forced || cores(&tied_greedy) <= cores(&greedy) {
+            if forced || core_count(&tied_greedy) <= core_count(&greedy) {
                 chunks = tied;
                 partner = tied_partner;
                 greedy = tied_greedy;
@@ -610,7 +608,7 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         // Keep dataflow order: renumber cores by their first chunk.
         core_of = ilp::renumber(&core_of);
     }
-    let cores_used = core_of.iter().copied().max().map_or(0, |m| m + 1);
+    let cores_used = core_count(&core_of);
 
     // Cores → chips.
     let per_chip = spec.cores_per_chip as usize;
@@ -685,7 +683,7 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         lower_bound_cores,
         traffic: Traffic::default(),
         sequential_traffic: Traffic::default(),
-        sequential_cores: sequential.iter().copied().max().map_or(0, |m| m as u32 + 1),
+        sequential_cores: core_count(&sequential) as u32,
         solves,
         seconds,
         usage: vec![],
@@ -732,6 +730,16 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
     }
 }
 
+/// Whether `pop` is a leaky integrator (which sends its voltage).
+pub(crate) fn is_li(g: &Graph, pop: NodeId) -> bool {
+    matches!(g.op(pop), snn_ir::Op::Population(p) if p.model.kind() == snn_ir::ModelKind::Li)
+}
+
+/// Cores a chunk → core numbering uses.
+fn core_count(core_of: &[usize]) -> usize {
+    core_of.iter().copied().max().map_or(0, |m| m + 1)
+}
+
 /// (chip, core) of each chunk, for chunk → core numbers filled in order.
 fn at_cores(core_of: &[usize], per_chip: usize) -> Vec<(u32, u32)> {
     core_of
@@ -762,10 +770,12 @@ fn grow(
     pairs: &[(NodeId, NodeId)],
 ) -> Option<Cut> {
     use rayon::prelude::*;
-    let mut pops: Vec<NodeId> = Vec::new();
+    // Populations in chunk order, with their chunk counts.
+    let mut pops: Vec<(NodeId, usize)> = Vec::new();
     for c in chunks {
-        if pops.last() != Some(&c.pop) && !pops.contains(&c.pop) {
-            pops.push(c.pop);
+        match pops.iter_mut().find(|(p, _)| *p == c.pop) {
+            Some((_, n)) => *n += 1,
+            None => pops.push((c.pop, 1)),
         }
     }
     // Synapses are nonzero weights: a dense matrix loaded from a file may
@@ -785,11 +795,12 @@ fn grow(
     };
     let eligible: Vec<NodeId> = pops
         .into_iter()
-        .filter(|&pop| {
-            !pairs.iter().any(|&(a, b)| a == pop || b == pop)
-                && chunks.iter().filter(|c| c.pop == pop).count() > 1
+        .filter(|&(pop, n)| {
+            n > 1
+                && !pairs.iter().any(|&(a, b)| a == pop || b == pop)
                 && (1..=opts.grow_synapses).contains(&own_synapses(pop))
         })
+        .map(|(pop, _)| pop)
         .collect();
     let grown: std::collections::HashMap<NodeId, Vec<Chunk>> = eligible
         .par_iter()
@@ -802,20 +813,19 @@ fn grow(
     if grown.is_empty() {
         return None;
     }
+    // Each grown population's chunks where its first chunk was.
+    let mut grown = grown;
     let mut next: Vec<Chunk> = Vec::with_capacity(chunks.len());
-    for (k, c) in chunks.iter().enumerate() {
-        match grown.get(&c.pop) {
+    for c in chunks {
+        match grown.get_mut(&c.pop) {
             None => next.push(c.clone()),
-            // The population's grown chunks where its first chunk was.
-            Some(v) if chunks[..k].iter().all(|d| d.pop != c.pop) => next.extend(v.iter().cloned()),
-            Some(_) => {}
+            Some(v) => next.append(v),
         }
     }
     limit_output_axons(g, spec, &mut next).ok()?;
     let next_partner = partners(spec, &next, pairs);
     let next_greedy = first_fit(spec, &next, 64, &next_partner);
-    let cores = |v: &[usize]| v.iter().copied().max().map_or(0, |m| m + 1);
-    if cores(&next_greedy) > cores(greedy) {
+    if core_count(&next_greedy) > core_count(greedy) {
         return None;
     }
     let per_chip = spec.cores_per_chip as usize;
