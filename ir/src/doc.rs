@@ -8,6 +8,7 @@ use crate::entities::{NodeId, TensorId};
 use crate::graph::Graph;
 use crate::op::Op;
 use crate::quant::Quant;
+use crate::range::Range;
 use crate::span::Span;
 use crate::tensor::{DType, Origin};
 
@@ -16,6 +17,8 @@ pub struct GraphDoc {
     pub format: String,
     pub source: Option<String>,
     pub timestep: String,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub ticks_per_step: u32,
     pub tensors: Vec<TensorDoc>,
     pub nodes: Vec<NodeDoc>,
 }
@@ -40,6 +43,8 @@ pub struct NodeDoc {
     pub name: Option<String>,
     pub span: Option<Span>,
     pub quant: Option<Quant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<Range>,
 }
 
 impl GraphDoc {
@@ -49,6 +54,7 @@ impl GraphDoc {
             format: "snn-ir 1".into(),
             source: g.source.clone(),
             timestep: g.timestep.to_string(),
+            ticks_per_step: g.ticks_per_step,
             tensors: g
                 .tensors()
                 .map(|(id, t)| TensorDoc {
@@ -72,10 +78,19 @@ impl GraphDoc {
                     name: g.name(n).map(str::to_string),
                     span: g.span(n),
                     quant: g.quant(n),
+                    range: g.range(n),
                 })
                 .collect(),
         }
     }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(k: &u32) -> bool {
+    *k == 1
 }
 
 /// The graph in RON.

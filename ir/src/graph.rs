@@ -14,6 +14,7 @@ use petgraph::visit::{EdgeFiltered, EdgeRef, IntoEdgeReferences, NodeIndexable};
 use crate::entities::{NodeId, TensorId};
 use crate::op::{Const, Delay, Op, Projection};
 use crate::quant::Quant;
+use crate::range::Range;
 use crate::span::Span;
 use crate::tensor::Tensor;
 use crate::time::Duration;
@@ -75,12 +76,19 @@ pub struct Graph {
     tensors: Vec<Tensor>,
     /// Duration of one time step.
     pub timestep: Duration,
+    /// Ticks the graph takes per model step (1 unless a pass carries
+    /// values as spikes over several ticks: Loihi 1's binary sigma-delta
+    /// code, TrueNorth's spike counts). Every step of a graph with `K`
+    /// ticks per step is one tick: an input row is held for `K` of them and
+    /// each output is read at the last tick of its step.
+    pub ticks_per_step: u32,
     /// The `.snn` file this graph was lowered from, as given on the command
     /// line; tensor files and spans refer to it.
     pub source: Option<String>,
     spans: HashMap<NodeId, Span>,
     names: HashMap<NodeId, String>,
     quant: HashMap<NodeId, Quant>,
+    ranges: HashMap<NodeId, Range>,
 }
 
 fn ix(id: NodeId) -> NodeIndex<u32> {
@@ -97,10 +105,12 @@ impl Graph {
             g: StableDiGraph::default(),
             tensors: Vec::new(),
             timestep,
+            ticks_per_step: 1,
             source: None,
             spans: HashMap::new(),
             names: HashMap::new(),
             quant: HashMap::new(),
+            ranges: HashMap::new(),
         }
     }
 
@@ -252,6 +262,7 @@ impl Graph {
         self.spans.remove(&n);
         self.names.remove(&n);
         self.quant.remove(&n);
+        self.ranges.remove(&n);
     }
 
     /// Node ids in ascending order.
@@ -314,6 +325,15 @@ impl Graph {
 
     pub fn quant(&self, n: NodeId) -> Option<Quant> {
         self.quant.get(&n).copied()
+    }
+
+    /// Records the bounds of population `n`'s values (the `range` pass).
+    pub fn set_range(&mut self, n: NodeId, r: Range) {
+        self.ranges.insert(n, r);
+    }
+
+    pub fn range(&self, n: NodeId) -> Option<Range> {
+        self.ranges.get(&n).copied()
     }
 
     /// The name if there is one, else the id: for messages.
@@ -445,6 +465,7 @@ impl Graph {
         let mut tensor_map: HashMap<TensorId, TensorId> = HashMap::new();
         let mut out = Graph::new(self.timestep);
         out.source = self.source.clone();
+        out.ticks_per_step = self.ticks_per_step;
         for &n in &nodes {
             let mut op = self.op(n).clone();
             for t in op.tensors() {
@@ -474,6 +495,9 @@ impl Graph {
             }
             if let Some(q) = self.quant(n) {
                 out.set_quant(remap[&n], q.remap(&|t| tensor_map[&t]));
+            }
+            if let Some(r) = self.range(n) {
+                out.set_range(remap[&n], r);
             }
         }
         out

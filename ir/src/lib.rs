@@ -16,13 +16,16 @@
 //! The text format ([`text`]) prints a graph and parses it back; printing
 //! the parse of a dump gives the dump again, byte for byte.
 
+pub mod budget;
 pub mod chip;
 mod doc;
 mod dot;
 pub mod entities;
 mod graph;
+pub mod limits;
 pub mod op;
 pub mod quant;
+pub mod range;
 pub mod span;
 pub mod target;
 pub mod tensor;
@@ -41,6 +44,7 @@ pub use op::{
     Projection, Reset, UnaryFn,
 };
 pub use quant::{Quant, QuantKind};
+pub use range::{Range, RangeOrigin};
 pub use span::Span;
 pub use target::Target;
 pub use tensor::Tensor;

@@ -285,6 +285,7 @@ impl ModelKind {
             p("alpha_mem", Real, None),
             p("bias", Real, real(0.0)),
             p("gain", Real, real(1.0)),
+            p("v_min", Real, real(f32::NEG_INFINITY)),
         ];
         match self {
             ModelKind::Lif => LIF,

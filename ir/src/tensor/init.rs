@@ -68,6 +68,8 @@ pub enum InitError {
     TooLarge(u128),
     #[error("`randint` needs low < high, got {0}..{1}")]
     EmptyRange(i32, i32),
+    #[error("{0}")]
+    Budget(crate::budget::BudgetError),
 }
 
 const DENSE_BLOCK: usize = 1 << 16;
@@ -117,6 +119,11 @@ impl Init {
             Init::Dense { dist, seed } => {
                 check_dist(dist)?;
                 let n: u128 = shape.iter().map(|&d| d as u128).product();
+                // The values are drawn into a vector and then moved into the
+                // tensor's shared array (integers through a converted copy):
+                // two copies at once, at the peak.
+                let per = 8;
+                budget(n, per, self, shape)?;
                 let n = usize::try_from(n).map_err(|_| InitError::TooLarge(n))?;
                 Ok(Data {
                     pattern: None,
@@ -135,7 +142,16 @@ impl Init {
                     return Err(InitError::Density(density));
                 }
                 check_dist(dist)?;
-                let (pattern, values) = sparse_values(rows, cols, density, dist, seed);
+                // The row counts and pointers, then the expected entries
+                // (column and value each); the exact count is checked again
+                // once the rows are drawn.
+                let expected = rows as f64 * cols as f64 * density;
+                let per = if dist.is_integer() { 12 } else { 8 };
+                budget(rows as u128 * 2, 8, self, shape)?;
+                budget(expected.ceil() as u128, per, self, shape)?;
+                let (pattern, values) = sparse_values(rows, cols, density, dist, seed, |n| {
+                    budget(n as u128, per, self, shape)
+                })?;
                 Ok(Data {
                     pattern: Some(Arc::new(pattern)),
                     values: typed(dist, values),
@@ -148,6 +164,8 @@ impl Init {
                 if rows != cols {
                     return Err(InitError::NotSquare(rows, cols));
                 }
+                // Row pointers, columns and values.
+                budget(rows as u128, 16, self, shape)?;
                 Ok(Data {
                     pattern: Some(Arc::new(SparsePattern::diagonal(rows))),
                     values: Values::F32(vec![value; rows as usize].into()),
@@ -155,6 +173,14 @@ impl Init {
             }
         }
     }
+}
+
+/// Checks `count` elements of `size` bytes against the memory budget.
+fn budget(count: u128, size: u64, init: &Init, shape: &[u32]) -> Result<(), InitError> {
+    crate::budget::check_elements(count, size, || {
+        format!("`{}` of shape {}", init.name(), super::ShapeFmt(shape))
+    })
+    .map_err(InitError::Budget)
 }
 
 fn check_dist(dist: Dist) -> Result<(), InitError> {
@@ -199,7 +225,8 @@ fn sparse_values(
     density: f64,
     dist: Dist,
     seed: u64,
-) -> (SparsePattern, Vec<f32>) {
+    fits: impl FnOnce(u64) -> Result<(), InitError>,
+) -> Result<(SparsePattern, Vec<f32>), InitError> {
     let rows_usize = rows as usize;
     let blocks = rows_usize.div_ceil(SPARSE_BLOCK_ROWS);
     let block_rows =
@@ -224,6 +251,7 @@ fn sparse_values(
         row_ptr.push(total);
     }
     drop(counts);
+    fits(total)?;
 
     let mut col_idx = vec![0u32; total as usize];
     let mut values = vec![0f32; total as usize];
@@ -252,7 +280,7 @@ fn sparse_values(
             }
         }
     });
-    (
+    Ok((
         SparsePattern {
             rows,
             cols,
@@ -260,7 +288,7 @@ fn sparse_values(
             col_idx,
         },
         values,
-    )
+    ))
 }
 
 /// Draws the columns of one row in increasing order; returns how many.

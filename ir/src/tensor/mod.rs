@@ -10,6 +10,7 @@
 //! copy weights.
 
 mod init;
+mod sparsify;
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use init::{Dist, Init, InitError};
+pub use sparsify::SPARSE_DENSITY;
 
 /// Element type of a tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -355,6 +357,35 @@ impl Tensor {
 
     pub fn pattern(&self) -> Option<&Arc<SparsePattern>> {
         self.data.as_ref()?.pattern.as_ref()
+    }
+
+    /// The first value that is NaN or infinite, with its position (one
+    /// index per dimension), if a float tensor holds one.
+    pub fn non_finite(&self) -> Option<(Vec<u64>, f32)> {
+        let values = self.f32s()?;
+        let k = values.iter().position(|x| !x.is_finite())?;
+        let at = match self.pattern() {
+            Some(p) => {
+                let row = p.row_ptr.partition_point(|&start| start <= k as u64) - 1;
+                vec![row as u64, u64::from(p.col_idx[k])]
+            }
+            None => {
+                let mut rest = k as u64;
+                let mut at: Vec<u64> = self
+                    .shape
+                    .iter()
+                    .rev()
+                    .map(|&d| {
+                        let i = rest % u64::from(d);
+                        rest /= u64::from(d);
+                        i
+                    })
+                    .collect();
+                at.reverse();
+                at
+            }
+        };
+        Some((at, values[k]))
     }
 
     /// A new tensor with the same layout and each stored value mapped.

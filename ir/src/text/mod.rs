@@ -115,6 +115,14 @@ mod tests {
                 scale: 0.25,
             },
         );
+        g.set_range(
+            pop,
+            crate::Range {
+                state: 6.5,
+                sends: 1.0,
+                origin: crate::RangeOrigin::Calibrated,
+            },
+        );
         let v = g.add(Op::Probe(ProbeVar::V), &[pop]);
         g.add(Op::Output { name: "y".into() }, &[c]);
         g.add(Op::Output { name: "v".into() }, &[v]);
@@ -147,7 +155,8 @@ mod tests {
         assert_eq!(
             nodes[2],
             "n2: [2] = lif(n1, n3) alpha_syn=0 alpha_mem=0.9 threshold=t1 bias=0 gain=1 \
-             v_min=-inf reset=zero refractory=2 name=\"hid \\\"a\\\"\""
+             v_min=-inf reset=zero refractory=2 range=(state=6.5, sends=1, calibrated) \
+             name=\"hid \\\"a\\\"\""
         );
         assert_eq!(nodes[5], "n5: [2] = state(n9) init=0");
         assert_eq!(nodes[9], "n9: [2] = clamp(n8) lo=0 hi=6");
@@ -169,6 +178,13 @@ mod tests {
             e.message
                 .starts_with("the tensor's contents changed since the dump"),
             "{e}"
+        );
+        let bad_range =
+            "snn-ir 1\ntimestep 1ms\n\nn0: [3] = input \"x\" range=(state=1, sends=1, guessed)\n";
+        let e = parse(bad_range, &mut NoFiles).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 4, column 46: unknown range origin `guessed`; expected proven, calibrated or assumed"
         );
         let e = parse("snn-ir 1\n", &mut NoFiles).unwrap_err();
         assert_eq!(e.message, "missing `timestep` line");

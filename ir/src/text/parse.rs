@@ -15,6 +15,7 @@ use crate::op::{
     Projection, Reset, UnaryFn,
 };
 use crate::quant::{Quant, QuantKind};
+use crate::range::{Range, RangeOrigin};
 use crate::span::Span;
 use crate::tensor::{DType, Dist, Init, Origin, SparsePattern, Tensor, Values};
 use crate::time::Duration;
@@ -52,7 +53,9 @@ pub struct ParseError {
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Word(String),
-    Num(String),
+    /// A number, as the byte range of its text in the line (a dump may
+    /// hold millions on one line: no allocation each).
+    Num(usize, usize),
     Str(String),
     Hash(u64),
     Punct(char),
@@ -125,7 +128,7 @@ fn lex(text: &str, line: usize) -> Res<Vec<(usize, Tok)>> {
             i += 1;
             if c == '-' && text[i..].starts_with("inf") {
                 i += 3;
-                out.push((start, Tok::Num(text[start..i].into())));
+                out.push((start, Tok::Num(start, i)));
                 continue;
             }
             while i < b.len() {
@@ -141,14 +144,14 @@ fn lex(text: &str, line: usize) -> Res<Vec<(usize, Tok)>> {
                     break;
                 }
             }
-            out.push((start, Tok::Num(text[start..i].into())));
+            out.push((start, Tok::Num(start, i)));
         } else if c.is_ascii_alphabetic() || c == '_' {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-') {
                 i += 1;
             }
             let w = &text[start..i];
             if w == "inf" || w == "NaN" {
-                out.push((start, Tok::Num(w.into())));
+                out.push((start, Tok::Num(start, i)));
             } else {
                 out.push((start, Tok::Word(w.into())));
             }
@@ -162,7 +165,7 @@ fn lex(text: &str, line: usize) -> Res<Vec<(usize, Tok)>> {
     Ok(out)
 }
 
-impl Line<'_> {
+impl<'a> Line<'a> {
     fn err<T>(&self, message: impl Into<String>) -> Res<T> {
         let col = self
             .toks
@@ -240,13 +243,14 @@ impl Line<'_> {
         }
     }
 
-    fn num_text(&mut self) -> Res<String> {
-        match self.next() {
-            Some(Tok::Num(s)) => Ok(s),
-            _ => {
-                self.pos -= 1;
-                self.err("expected a number")
+    fn num_text(&mut self) -> Res<&'a str> {
+        let text = self.text;
+        match self.peek() {
+            Some(&Tok::Num(a, b)) => {
+                self.pos += 1;
+                Ok(&text[a..b])
             }
+            _ => self.err("expected a number"),
         }
     }
 
@@ -329,12 +333,14 @@ struct NodeLine {
     name: Option<String>,
     span: Option<Span>,
     quant: Option<Quant>,
+    range: Option<Range>,
     line: usize,
 }
 
 /// Parses a dump. Files named by `load(...)` are read through `loader`.
 pub fn parse(text: &str, loader: &mut dyn TensorLoader) -> Result<Graph, ParseError> {
     let mut timestep = None;
+    let mut ticks = 1u32;
     let mut source = None;
     let mut tensors: Vec<Tensor> = Vec::new();
     let mut nodes: Vec<NodeLine> = Vec::new();
@@ -367,10 +373,18 @@ pub fn parse(text: &str, loader: &mut dyn TensorLoader) -> Result<Graph, ParseEr
                 l.pos += 1;
                 let n = l.num_text()?;
                 let unit = l.word()?;
-                match Duration::from_decimal(&n, &unit) {
+                match Duration::from_decimal(n, &unit) {
                     Ok(d) if d.as_ps() > 0 => timestep = Some(d),
                     Ok(_) => return l.err("the time step must be positive"),
                     Err(e) => return l.err(e.to_string()),
+                }
+            }
+            Some(Tok::Word(w)) if w == "ticks_per_step" => {
+                l.pos += 1;
+                ticks = l.int()?;
+                if ticks == 0 {
+                    l.pos -= 1;
+                    return l.err("ticks_per_step must be at least 1");
                 }
             }
             Some(Tok::Word(w)) if TensorId::parse(&w).is_some() => {
@@ -409,6 +423,7 @@ pub fn parse(text: &str, loader: &mut dyn TensorLoader) -> Result<Graph, ParseEr
     };
     let mut g = Graph::new(timestep);
     g.source = source;
+    g.ticks_per_step = ticks;
     for t in tensors {
         g.add_tensor(t);
     }
@@ -423,6 +438,9 @@ pub fn parse(text: &str, loader: &mut dyn TensorLoader) -> Result<Graph, ParseEr
         }
         if let Some(q) = n.quant {
             g.set_quant(id, q);
+        }
+        if let Some(r) = n.range {
+            g.set_range(id, r);
         }
     }
     for n in &nodes {
@@ -540,7 +558,12 @@ fn tensor_line(l: &mut Line, source: Option<&str>, loader: &mut dyn TensorLoader
                 l.err(e)
             })?;
             t.set_origin(origin.clone());
-            t
+            // Weights loaded dense and stored without their zeros (see
+            // `tensor/sparsify.rs`) are dumped with `nnz=`: drop them again.
+            match nnz {
+                Some(_) => t.without_zeros().unwrap_or(t),
+                None => t,
+            }
         }
     };
     if built.shape() != shape || built.dtype() != dtype || built.nnz() != nnz {
@@ -761,6 +784,7 @@ fn node_line(l: &mut Line, id: NodeId, tensor_count: usize) -> Res<NodeLine> {
         name: None,
         span: None,
         quant: None,
+        range: None,
         line,
     };
     if matches!(l.peek(), Some(Tok::Word(w)) if w == "quant") {
@@ -772,6 +796,10 @@ fn node_line(l: &mut Line, id: NodeId, tensor_count: usize) -> Res<NodeLine> {
             }
         }
         node.quant = Some(q);
+    }
+    if matches!(l.peek(), Some(Tok::Word(w)) if w == "range") {
+        l.key("range")?;
+        node.range = Some(range(l)?);
     }
     if matches!(l.peek(), Some(Tok::Word(w)) if w == "name") {
         l.key("name")?;
@@ -836,6 +864,30 @@ fn quant(l: &mut Line) -> Res<Quant> {
     let scale = l.f32()?;
     l.punct(')')?;
     Ok(Quant { kind, scale })
+}
+
+/// `(state=6.5, sends=6, proven)`.
+fn range(l: &mut Line) -> Res<Range> {
+    l.punct('(')?;
+    l.key("state")?;
+    let state = l.f32()?;
+    l.punct(',')?;
+    l.key("sends")?;
+    let sends = l.f32()?;
+    l.punct(',')?;
+    let w = l.word()?;
+    let Some(origin) = RangeOrigin::parse(&w) else {
+        l.pos -= 1;
+        return l.err(format!(
+            "unknown range origin `{w}`; expected proven, calibrated or assumed"
+        ));
+    };
+    l.punct(')')?;
+    Ok(Range {
+        state,
+        sends,
+        origin,
+    })
 }
 
 fn act(l: &mut Line) -> Res<Act> {

@@ -44,6 +44,9 @@ pub fn print(g: &Graph, opts: PrintOptions) -> String {
         let _ = writeln!(out, "source {}", quote(src));
     }
     let _ = writeln!(out, "timestep {}", g.timestep);
+    if g.ticks_per_step != 1 {
+        let _ = writeln!(out, "ticks_per_step {}", g.ticks_per_step);
+    }
     if g.tensor_count() > 0 {
         out.push('\n');
     }
@@ -114,6 +117,9 @@ pub fn print(g: &Graph, opts: PrintOptions) -> String {
         }
         if let Some(q) = g.quant(n) {
             let _ = write!(out, " quant={q}");
+        }
+        if let Some(r) = g.range(n) {
+            let _ = write!(out, " range={r}");
         }
         if let Some(name) = g.name(n) {
             let _ = write!(out, " name={}", quote(name));
