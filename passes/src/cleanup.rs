@@ -1,5 +1,7 @@
 //! `cleanup`: removes every node that no output depends on (through
 //! operands, including a state's `next`), then drops tensors nothing uses.
+//! Inputs stay, read or not: they are the columns of the input array, and
+//! the compiled network takes the same array as the model.
 //! Populations removed this way are reported as a warning: a population
 //! that drives no output is usually a mistake.
 
@@ -12,6 +14,7 @@ use crate::manager::{Failed, PassCx, PassDiag};
 pub fn remove_dead_nodes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
     let mut live: HashSet<NodeId> = HashSet::new();
     let mut stack: Vec<NodeId> = g.outputs();
+    stack.extend(g.inputs());
     while let Some(n) = stack.pop() {
         if live.insert(n) {
             stack.extend(g.args(n));

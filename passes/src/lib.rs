@@ -21,9 +21,11 @@ pub mod manager;
 pub mod pipeline;
 pub mod place;
 pub mod quantize;
+pub mod range;
+pub mod spikes;
 
 pub use manager::{
-    Event, Failed, Options, Outcome, Pass, PassCx, PassDiag, PassReport, PruneMode, Severity,
+    Event, Failed, Options, Outcome, Pass, PassCx, PassDiag, PassReport, PruneMode, Severity, Stop,
     Table, run,
 };
 pub use pipeline::pipeline;

@@ -180,6 +180,23 @@ pub struct Options {
     pub delay_bits: Option<u8>,
     /// Verify the graph after every pass even in release builds.
     pub verify: bool,
+    /// Data to observe the network on, for the `range` pass.
+    #[serde(skip)]
+    pub calibration: Option<crate::range::Calibration>,
+    /// Ticks per model step for chips that carry values as spike codes
+    /// (Loihi 1, TrueNorth); `None` takes the chip's default.
+    pub ticks_per_step: Option<u32>,
+    /// End the pipeline early (`dump-ir --after`, `--before`).
+    pub stop: Option<Stop>,
+}
+
+/// Where a pipeline may end early: the passes after it do not run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Stop {
+    /// After this pass (also when it is skipped).
+    After(String),
+    /// Before this pass.
+    Before(String),
 }
 
 /// Everything a pass may read or write besides the graph.
@@ -274,7 +291,14 @@ pub fn run(
     let verify = options.verify || cfg!(debug_assertions);
     let mut reports = Vec::new();
     for pass in passes {
+        if matches!(&options.stop, Some(Stop::Before(n)) if n == pass.name) {
+            break;
+        }
+        let last = matches!(&options.stop, Some(Stop::After(n)) if n == pass.name);
         if options.skip.iter().any(|s| s == pass.name) {
+            if last {
+                break;
+            }
             continue;
         }
         observe(Event::Before(pass.name, &g));
@@ -308,6 +332,9 @@ pub fn run(
             return Err(diags);
         }
         observe(Event::After(pass.name, &g));
+        if last {
+            break;
+        }
     }
     Ok(Outcome {
         graph: g,

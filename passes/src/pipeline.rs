@@ -4,7 +4,7 @@
 use snn_ir::Target;
 
 use crate::manager::Pass;
-use crate::{cleanup, delays, fold, legalize, quantize};
+use crate::{cleanup, delays, fold, legalize, quantize, range, spikes};
 
 const FOLD: Pass = Pass {
     name: "fold",
@@ -22,10 +22,26 @@ const CLEANUP: Pass = Pass {
     exact: true,
 };
 
+const SPIKE_CODES: Pass = Pass {
+    name: "spike_codes",
+    about: "on chips without graded spikes, carry sigma-delta values as binary spike codes over K ticks a step",
+    run: spikes::carry_values_as_spikes,
+    required: true,
+    exact: false,
+};
+
 const LEGALIZE: Pass = Pass {
     name: "legalize",
     about: "restructure for the chip: one sign per synapse group, weight-exponent groups, copy neurons",
     run: legalize::legalize,
+    required: true,
+    exact: true,
+};
+
+const RANGE: Pass = Pass {
+    name: "range",
+    about: "bound every population's registers and messages (proven, or from calibration data)",
+    run: range::bound_ranges,
     required: true,
     exact: true,
 };
@@ -52,11 +68,27 @@ pub fn pipeline(target: &Target) -> Vec<Pass> {
         // Every chip runs the same stages; each stage reads the target's
         // formats and rules.
         "loihi" | "loihi2" | "seneca" | "truenorth" => {
-            vec![FOLD, CLEANUP, LEGALIZE, QUANTIZE, DELAYS]
+            vec![
+                FOLD,
+                CLEANUP,
+                SPIKE_CODES,
+                LEGALIZE,
+                RANGE,
+                QUANTIZE,
+                DELAYS,
+            ]
         }
         _ => vec![FOLD, CLEANUP],
     }
 }
 
 /// The names of every pass any pipeline has, for `--help` and errors.
-pub const ALL: [&str; 5] = ["fold", "cleanup", "legalize", "quantize", "delays"];
+pub const ALL: [&str; 7] = [
+    "fold",
+    "cleanup",
+    "spike_codes",
+    "legalize",
+    "range",
+    "quantize",
+    "delays",
+];

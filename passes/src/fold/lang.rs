@@ -208,8 +208,10 @@ impl CostFunction<Cell> for CanonicalCost {
 
     fn cost<C: FnMut(Id) -> Cost>(&mut self, enode: &Cell, mut costs: C) -> Cost {
         let kids: Vec<Cost> = enode.children().iter().map(|&c| costs(c)).collect();
-        let mut bad: u32 = kids.iter().map(|k| k.bad).sum();
-        let size: u32 = 1 + kids.iter().map(|k| k.size).sum::<u32>();
+        // Saturating: a shared node counts once per path, and a ladder
+        // `a1 = a0 + a0`, `a2 = a1 + a1`, ... doubles the size each step.
+        let mut bad: u32 = kids.iter().fold(0, |n, k| n.saturating_add(k.bad));
+        let size: u32 = kids.iter().fold(1, |n, k| n.saturating_add(k.size));
         let top = match enode {
             Cell::Num(_) => Top::Constant,
             Cell::Add(_) => Top::Sum,
@@ -218,7 +220,7 @@ impl CostFunction<Cell> for CanonicalCost {
             Cell::Symbol(s) if s.as_str().starts_with('c') => Top::Linear,
             _ => Top::Other,
         };
-        bad += match enode {
+        bad = bad.saturating_add(match enode {
             Cell::Sub(_) | Cell::Div(_) | Cell::Neg(_) => 1,
             Cell::Mul(_) => {
                 let (a, b) = (kids[0].top, kids[1].top);
@@ -229,7 +231,7 @@ impl CostFunction<Cell> for CanonicalCost {
             }
             Cell::MatVec(_) => u32::from(matches!(kids[1].top, Top::Sum | Top::ConstantProduct)),
             _ => 0,
-        };
+        });
         Cost { bad, size, top }
     }
 }
@@ -249,7 +251,7 @@ pub fn simplify(expr: &RecExpr<Cell>, limits: &mut Limits) -> RecExpr<Cell> {
     let size = expr.as_ref().len();
     let runner = Runner::default()
         .with_iter_limit(30)
-        .with_node_limit(10_000.max(200 * size))
+        .with_node_limit(10_000.max(20 * size))
         .with_time_limit(std::time::Duration::from_secs(5))
         .with_expr(expr)
         .run(&rules());
@@ -260,9 +262,7 @@ pub fn simplify(expr: &RecExpr<Cell>, limits: &mut Limits) -> RecExpr<Cell> {
         Some(egg::StopReason::TimeLimit(_)) => limits.time_limit_hits += 1,
         _ => {}
     }
-    let root = runner.roots[0];
-    let extractor = egg::Extractor::new(&runner.egraph, CanonicalCost);
-    extractor.find_best(root).1
+    super::extract::cheapest(&runner.egraph, runner.roots[0])
 }
 
 #[cfg(test)]

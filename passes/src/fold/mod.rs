@@ -21,6 +21,7 @@
 //! chip would have to compute that is left over is an error at its span.
 
 mod classify;
+mod extract;
 mod lang;
 mod normal;
 
@@ -264,7 +265,17 @@ fn plan_roots(
         }
         match classify::classify(&pairs[i].0) {
             Ok(p) => plans[i] = Some(p),
-            Err(Unmapped { message, help }) => {
+            Err(Unmapped { message, mut help }) => {
+                if cx.options.approximate_lstm && forms[i].has(&|t| matches!(t, Term::Product(..)))
+                {
+                    // The approximation was asked for and could not apply:
+                    // suggesting it again would go round in circles.
+                    help = "`--approximate lstm=sfa` replaces a gated cell only when one of its \
+                            products holds a candidate `tanh` of a weighted sum of signals (an \
+                            LSTM's `g`); this cell has none (a GRU's candidate reads `r * h`, a \
+                            product). Write the cell without gates"
+                        .into();
+                }
                 let (span, what) = root_place(g, r);
                 cx.error(
                     PassDiag::error("E0430", format!("cannot fold {what}: {message}"))
@@ -339,7 +350,11 @@ fn root_place(g: &Graph, r: &Root) -> (Option<snn_ir::Span>, String) {
             g.span(r.node).or(g.span(s)),
             format!("the update of state {}", g.label(s)),
         ),
-        None => (g.span(r.node), format!("the value {}", g.label(r.node))),
+        // An unnamed value is the expression the message points at.
+        None => match (g.name(r.node), g.span(r.node)) {
+            (None, Some(span)) => (Some(span), "this value".into()),
+            (_, span) => (span, format!("the value {}", g.label(r.node))),
+        },
     }
 }
 
@@ -507,8 +522,10 @@ fn connect(
     k: f64,
 ) -> Result<(), String> {
     let size = g.shape(pop).len();
-    let mut bias: Vec<f64> = vec![input.constant * k; size as usize];
-    let mut bias_is_vector = false;
+    let constant = input.constant * k;
+    // One value a neuron only when a constant vector is added: a scalar
+    // bias of a billion neurons takes no memory.
+    let mut bias: Option<Vec<f64>> = None;
     for (c, t) in &input.terms {
         let c = c * k;
         match t {
@@ -558,10 +575,20 @@ fn connect(
                 if v.len() != size as usize {
                     return Err(format!("a bias of {} values for {size} neurons", v.len()));
                 }
+                let bias = match &mut bias {
+                    Some(b) => b,
+                    None => {
+                        // The sum here, then the tensor made of it.
+                        snn_ir::budget::check_elements(size as u128, 8 + 4, || {
+                            format!("the bias of {size} neurons")
+                        })
+                        .map_err(|e| e.to_string())?;
+                        bias.insert(vec![constant; size as usize])
+                    }
+                };
                 for (b, x) in bias.iter_mut().zip(v) {
                     *b += c * *x as f64;
                 }
-                bias_is_vector = true;
             }
             other => {
                 return Err(format!(
@@ -583,7 +610,7 @@ fn connect(
     };
     let bias = if let Some(t) = single_vector {
         Const::Tensor(t)
-    } else if bias_is_vector {
+    } else if let Some(bias) = bias {
         let t = Tensor::from_f32(
             vec![size],
             bias.iter().map(|&b| b as f32).collect(),
@@ -592,7 +619,7 @@ fn connect(
         .map_err(|e| e.0)?;
         Const::Tensor(g.add_tensor(t))
     } else {
-        Const::Scalar(bias[0] as f32)
+        Const::Scalar(constant as f32)
     };
     if bias != Const::Scalar(0.0) {
         let Op::Population(p) = g.op_mut(pop) else {

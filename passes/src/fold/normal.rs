@@ -5,7 +5,7 @@
 //! constant vector, a function of an affine expression, or a product of two
 //! non-constant expressions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use egg::{Id, RecExpr};
@@ -278,7 +278,7 @@ fn walk(
 /// The normal form of an extracted expression.
 pub fn normalize(e: &RecExpr<Cell>) -> Affine {
     let root = Id::from(e.as_ref().len() - 1);
-    flatten(e, root).tidy()
+    flatten(e, root, &mut HashMap::new()).tidy()
 }
 
 fn num(e: &RecExpr<Cell>, id: Id) -> Option<f64> {
@@ -307,8 +307,20 @@ fn scaled(e: &RecExpr<Cell>, id: Id) -> Option<Scaled> {
     }
 }
 
-fn flatten(e: &RecExpr<Cell>, id: Id) -> Affine {
-    let f = |i: &Id| flatten(e, *i);
+/// The affine form of node `id`, once per node: an extracted expression
+/// shares sub-terms, and a ladder `a1 = a0 + a0`, `a2 = a1 + a1`, ...
+/// would otherwise be walked once per path, 2^n times.
+fn flatten(e: &RecExpr<Cell>, id: Id, memo: &mut HashMap<Id, Affine>) -> Affine {
+    if let Some(a) = memo.get(&id) {
+        return a.clone();
+    }
+    let a = flatten_node(e, id, memo);
+    memo.insert(id, a.clone());
+    a
+}
+
+fn flatten_node(e: &RecExpr<Cell>, id: Id, memo: &mut HashMap<Id, Affine>) -> Affine {
+    let mut f = |i: &Id| flatten(e, *i, memo);
     match &e[id] {
         Cell::Num(n) => Affine::constant(n.get()),
         Cell::Symbol(s) => {
@@ -362,10 +374,7 @@ fn flatten(e: &RecExpr<Cell>, id: Id) -> Affine {
             for (c, t) in x.terms {
                 match t {
                     Term::Signal(l) => out.push(c * w.factor, Term::MatVec(w.tensor, l)),
-                    other => out.push(
-                        1.0,
-                        Term::Opaque(format!("a matrix times {}", describe(&other))),
-                    ),
+                    other => out.push(1.0, Term::Opaque(matrix_times(&other))),
                 }
             }
             out
@@ -384,6 +393,20 @@ fn flatten(e: &RecExpr<Cell>, id: Id) -> Affine {
         },
     }
 }
+
+/// "a matrix times ..." for a term a matrix multiplies that is not a
+/// signal; a product of several matrices is named once, not once a matrix
+/// (a chain of them would make a message, and work, as long as the chain).
+fn matrix_times(t: &Term) -> String {
+    match t {
+        Term::Opaque(s) if s.starts_with("a matrix times a matrix") || s == PRODUCTS => {
+            PRODUCTS.into()
+        }
+        other => format!("a matrix times {}", describe(other)),
+    }
+}
+
+const PRODUCTS: &str = "a product of several matrices";
 
 /// A few words for a term, for error messages.
 pub fn describe(t: &Term) -> String {

@@ -91,7 +91,7 @@ fn uses(g: &Graph, node: NodeId, readers: Vec<NodeId>, n: usize) -> Option<Use> 
 }
 
 /// The relay population: `if` neurons that repeat a spike of weight 1.
-fn relay(size: u32) -> Population {
+pub(crate) fn relay(size: u32) -> Population {
     let model = Model::new(
         ModelKind::If,
         [(

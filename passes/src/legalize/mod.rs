@@ -28,7 +28,7 @@
 
 mod adaptive;
 mod axon_types;
-mod copies;
+pub(crate) mod copies;
 mod formats;
 pub(crate) mod models;
 pub(crate) mod synapses;

@@ -10,8 +10,11 @@ use crate::manager::{PassCx, PassDiag};
 /// Why `target` cannot run `kind`, in one clause.
 fn why(target: &str, kind: ModelKind) -> &'static str {
     match (target, kind) {
-        ("truenorth", ModelKind::Lif | ModelKind::Li) => {
+        ("truenorth", ModelKind::Lif) => {
             "TrueNorth neurons leak linearly (a constant per tick), not by a factor"
+        }
+        ("truenorth", ModelKind::Li) => {
+            "TrueNorth neurons leak linearly (a constant per tick), not by a factor; an integrator without leak (alpha_mem = 1, alpha_syn = 0) runs"
         }
         ("truenorth", ModelKind::SigmaDelta) => {
             "TrueNorth spikes carry no payload, so graded sigma-delta messages cannot be sent"
@@ -49,6 +52,16 @@ pub(super) fn supported(g: &mut Graph, pop: NodeId, cx: &mut PassCx) -> bool {
     };
     let kind = p.model.kind();
     if cx.target.supports(kind) {
+        return true;
+    }
+    // An integrator without leak or current is a TrueNorth neuron whose
+    // leak is its bias and which never reaches its threshold.
+    if kind == ModelKind::Li
+        && cx.target.name == "truenorth"
+        && p.model.real("alpha_mem") == Const::Scalar(1.0)
+        && p.model.real("alpha_syn") == Const::Scalar(0.0)
+    {
+        cx.report.count("integrators run as TrueNorth neurons", 1);
         return true;
     }
     if kind == ModelKind::Lif

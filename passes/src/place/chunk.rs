@@ -231,8 +231,10 @@ pub fn measure(
             }
         }
     }
-    // Per source neuron: one input axon, and its synapse list.
-    let index_bits = bits_for(n.saturating_sub(1) as u64).max(1);
+    // Per source neuron: one input axon, and its synapse list; a synapse
+    // addresses a compartment (two an adaptive neuron on Loihi), as
+    // `check` counts them.
+    let index_bits = bits_for(r.neurons.saturating_sub(1) as u64).max(1);
     let delay_field = delay_bits(r.max_delay);
     for (slot, seen) in touched.iter().enumerate() {
         r.input_axons += seen.len() as u64;
@@ -764,7 +766,8 @@ pub fn partition_with<O: NeuronOrder>(
                 i += 1;
                 order.take();
             }
-            Some(o) if f.res.neurons == 1 => return Err(o),
+            // One neuron (its compartments) alone does not fit.
+            Some(o) if f.res.neurons == per_neuron => return Err(o),
             Some(_) => {
                 // Take neuron `i` back out and close the chunk before it.
                 for v in &views {

@@ -35,11 +35,11 @@ pub mod traffic;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use snn_ir::chip::ChipSpec;
+use snn_ir::chip::{ChipSpec, SynapseMemory};
 use snn_ir::{Graph, NodeId};
 
 use crate::manager::{PassDiag, Table};
-use chunk::{Capacity, Chunk, Resources, capacity, overflow};
+use chunk::{Capacity, Chunk, Resources, bits_for, capacity, delay_bits, overflow};
 use ilp::{Item, SolveReport};
 use traffic::{ChunkIndex, Rates, Traffic};
 
@@ -222,15 +222,37 @@ impl Placement {
     }
 }
 
+/// Bits more that the synapse lists of `r` take on a core whose index and
+/// delay fields are `index` and `delay` bits wide (`check` prices every
+/// list of a core at its widths): a bit a synapse for each bit more, and
+/// up to a word less one bit a list for the rounding to whole words. A
+/// chunk of 16 neurons (4 index bits) on a core of 82 (7 bits) takes 3
+/// bits more a synapse, not one.
+fn widening(spec: &ChipSpec, r: &Resources, index: u32, delay: u32) -> u64 {
+    let SynapseMemory::Groups { word_bits, .. } = spec.synapses else {
+        // Shared memory has fixed fields; a crossbar has none.
+        return 0;
+    };
+    let own = bits_for(r.neurons.saturating_sub(1) as u64).max(1) + delay_bits(r.max_delay);
+    match (index + delay).saturating_sub(own) as u64 {
+        0 => 0,
+        more => r.synapses * more + r.input_axons * (word_bits as u64 - 1),
+    }
+}
+
 /// Combined resources of chunks on one core (input axons and memory added:
 /// an upper bound; profiles united).
-fn combine(a: &Resources, b: &Resources) -> Resources {
+fn combine(spec: &ChipSpec, a: &Resources, b: &Resources) -> Resources {
+    let index = bits_for((a.neurons + b.neurons).saturating_sub(1) as u64).max(1);
+    let delay = delay_bits(a.max_delay.max(b.max_delay));
     Resources {
         neurons: a.neurons + b.neurons,
         input_axons: a.input_axons + b.input_axons,
         synapses: a.synapses + b.synapses,
-        // One more index bit per synapse covers the doubled neuron count.
-        memory_bits: a.memory_bits + b.memory_bits + a.synapses + b.synapses,
+        memory_bits: a.memory_bits
+            + b.memory_bits
+            + widening(spec, a, index, delay)
+            + widening(spec, b, index, delay),
         max_delay: a.max_delay.max(b.max_delay),
         // Destinations on the other chunk's core may coincide: an upper bound.
         output_axons: a.output_axons + b.output_axons,
@@ -267,6 +289,20 @@ fn fits(spec: &ChipSpec, r: &Resources) -> bool {
         && overflow(r, &capacity(spec, r.max_delay)).is_none()
 }
 
+/// Whether every core of `core_of` holds its chunks, their synapse lists
+/// priced at the core's field widths.
+fn packing_fits(spec: &ChipSpec, chunks: &[Chunk], core_of: &[usize]) -> bool {
+    let mut cores: Vec<Option<Resources>> = vec![None; core_count(core_of)];
+    for (k, &c) in core_of.iter().enumerate() {
+        let r = &chunks[k].res;
+        cores[c] = Some(match cores[c].take() {
+            Some(held) => combine(spec, &held, r),
+            None => r.clone(),
+        });
+    }
+    cores.iter().flatten().all(|r| fits(spec, r))
+}
+
 /// First-fit of the chunks, in order, into cores, trying only the last
 /// `window` open cores (window 1: plain in-order packing). A chunk with a
 /// `partner` is placed together with it, on one core. Returns a core per
@@ -290,15 +326,16 @@ fn first_fit(
             .flatten()
             .filter(|&j| core_of[j] == usize::MAX);
         let res = match tied {
-            Some(j) => combine(&c.res, &chunks[j].res),
+            Some(j) => combine(spec, &c.res, &chunks[j].res),
             None => c.res.clone(),
         };
         let from = open.len().saturating_sub(window);
-        let hit = (from..open.len())
-            .find(|&o| might_fit(spec, &open[o].1, &res) && fits(spec, &combine(&open[o].1, &res)));
+        let hit = (from..open.len()).find(|&o| {
+            might_fit(spec, &open[o].1, &res) && fits(spec, &combine(spec, &open[o].1, &res))
+        });
         let core = match hit {
             Some(o) => {
-                open[o].1 = combine(&open[o].1, &res);
+                open[o].1 = combine(spec, &open[o].1, &res);
                 open[o].0
             }
             None => {
@@ -361,7 +398,7 @@ fn co_partition(g: &Graph, spec: &ChipSpec, a: NodeId, b: NodeId) -> Option<Pair
         let cb = chunk::partition_capped(g, spec, b, c).ok()?;
         let aligned = ca.len() == cb.len()
             && ca.iter().zip(&cb).all(|(x, y)| {
-                x.start == y.start && x.end == y.end && fits(spec, &combine(&x.res, &y.res))
+                x.start == y.start && x.end == y.end && fits(spec, &combine(spec, &x.res, &y.res))
             });
         aligned.then_some((ca, cb))
     };
@@ -398,7 +435,7 @@ fn partners(spec: &ChipSpec, chunks: &[Chunk], pairs: &[(NodeId, NodeId)]) -> Ve
     for &(a, b) in pairs {
         for (k, x) in chunks.iter().enumerate().filter(|(_, c)| c.pop == a) {
             if let Some(&j) = by_range.get(&(b, x.start, x.end))
-                && fits(spec, &combine(&x.res, &chunks[j].res))
+                && fits(spec, &combine(spec, &x.res, &chunks[j].res))
             {
                 partner[k] = Some(j);
                 partner[j] = Some(k);
@@ -411,6 +448,9 @@ fn partners(spec: &ChipSpec, chunks: &[Chunk], pairs: &[(NodeId, NodeId)]) -> Ve
 /// Places `g` on `spec` chips. On failure, the diagnostics say which
 /// population, which resource, by how much, and what to try.
 pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placement, Vec<PassDiag>> {
+    // Cutting a population takes time per neuron: first make sure that the
+    // neurons alone, packed as tightly as a core allows, fit the system.
+    neuron_bound(g, spec, opts.chips).map_err(|d| vec![*d])?;
     let mut seconds = Seconds::default();
     let t = Instant::now();
     // 1. Partition every population.
@@ -538,7 +578,7 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         chunks.len() > 1
             && smallest
                 .as_ref()
-                .is_some_and(|s| fits(spec, &combine(&chunks[k].res, s)))
+                .is_some_and(|s| fits(spec, &combine(spec, &chunks[k].res, s)))
     };
     // A tied pair is in the ILP only as a whole.
     let shareable: Vec<usize> = (0..chunks.len())
@@ -607,6 +647,16 @@ pub fn place(g: &Graph, spec: &ChipSpec, opts: &PlaceOptions) -> Result<Placemen
         }
         // Keep dataflow order: renumber cores by their first chunk.
         core_of = ilp::renumber(&core_of);
+        // The solver adds up each chunk's own needs; the chunks of a core
+        // share its wider fields. A packing that breaks a limit once they
+        // are counted gives way to the greedy one, which counts them.
+        if !packing_fits(spec, &chunks, &core_of) {
+            if let Some(r) = solves.last_mut() {
+                r.status
+                    .push_str("; over a core's synapse memory with its field widths: greedy kept");
+            }
+            core_of = greedy.clone();
+        }
     }
     let cores_used = core_count(&core_of);
 
@@ -1114,6 +1164,55 @@ fn too_big(
     )
     .help(format!(
         "give more chips with `--chips {chips}`{board}, or shrink the network: prune synapses or delays (`--prune`), fewer delay bits (`--delay-bits`)"
+    ))
+}
+
+/// E0442 when the neurons alone need more cores than `chips` chips have,
+/// at most `spec.neurons_per_core` to a core and populations sharing cores
+/// (a lower bound on what the placement would find, computed without
+/// cutting the populations).
+fn neuron_bound(g: &Graph, spec: &ChipSpec, chips: u32) -> Result<(), Box<PassDiag>> {
+    let per_core = u64::from(spec.neurons_per_core.max(1));
+    let mut neurons = 0u64;
+    let mut biggest: Option<(NodeId, u64)> = None;
+    for pop in g.populations() {
+        let n = u64::from(g.shape(pop).len());
+        neurons += n;
+        if biggest.is_none_or(|(_, m)| n > m) {
+            biggest = Some((pop, n));
+        }
+    }
+    // Populations may share a core: only the total counts.
+    let total = neurons.div_ceil(per_core);
+    let have = u64::from(chips) * u64::from(spec.cores_per_chip);
+    let Some((big, n)) = biggest.filter(|_| total > have) else {
+        return Ok(());
+    };
+    let chips_needed = total.div_ceil(u64::from(spec.cores_per_chip.max(1)));
+    let board = u32::try_from(chips_needed)
+        .ok()
+        .and_then(|c| spec.board_for(c))
+        .map_or(String::new(), |b| {
+            format!(" (smallest named system: {}, {} chips)", b.name, b.chips)
+        });
+    Err(Box::new(
+        PassDiag::error(
+            "E0442",
+            format!(
+                "the network needs at least {total} {} cores, {chips_needed} chips, for its neurons alone; the system has {chips} chip{} ({have} cores)",
+                spec.name,
+                if chips == 1 { "" } else { "s" },
+            ),
+        )
+        .at(
+            g.span(big),
+            format!(
+                "the largest population: {n} neurons (at most {per_core} fit a core)"
+            ),
+        )
+        .help(format!(
+            "give more chips with `--chips {chips_needed}`{board}, or shrink the network"
+        )),
     ))
 }
 

@@ -14,11 +14,11 @@
 //! rounding of each constant). `s` is the smallest power of two that keeps
 //! every register in range: the threshold in 17 bits, the largest weight
 //! within the mantissa at the largest exponent, the bias within its
-//! mantissa and exponent, and the largest input one step can bring — every
-//! source sending an event of size 1 at once, summed through the current's
-//! decay (and, for a non-spiking `li`, through the voltage's) — within the
-//! 24-bit state, so the current never wraps. Populations that read one
-//! projection share one scale.
+//! mantissa and exponent, and every register within the 24-bit state: the
+//! population's range, which the `range` pass bounded from what each source
+//! really sends (graded values included), summed through the decays, or
+//! took from calibration data. Populations that read one projection share
+//! one scale.
 //!
 //! Each projection then takes the smallest exponent whose grid holds its
 //! largest weight without saturating: the grids of a population are nested
@@ -57,6 +57,11 @@ const SCALE_EXP: (i32, i32) = (-100, 100);
 pub struct Format {
     /// Mantissa bits, sign included.
     pub bits: u8,
+    /// The chip's own mantissa width: a projection of one weight magnitude
+    /// (a relay, a spike code's wiring) takes it whatever `bits` is, since
+    /// `--weight-bits` sets the resolution of trained weights and Loihi
+    /// gives each synapse format its own width.
+    pub full_bits: u8,
     pub exp_min: i8,
     pub exp_max: i8,
     /// Let clipping grids compete (`--weight-bits`).
@@ -176,21 +181,28 @@ fn smallest_scale(g: &Graph, pop: NodeId, max_w: f64, l1: f64, f: &Format) -> f6
         DecayFormat::Fraction { bits } => 1.0 / (1u64 << bits) as f64,
         _ => f64::EPSILON,
     };
-    let current = kept("alpha_syn").map_or(1.0, |a| 1.0 / (1.0 - a).max(floor));
-    let mut range = l1 * current + bias;
-    if kind == ModelKind::Li
-        && let Some(a) = kept("alpha_mem")
-        && a < 1.0
-    {
-        range /= 1.0 - a;
-    }
-    if kind == ModelKind::Alif {
-        range = range.max(theta + params::max_abs(g, pop, "beta"));
-    }
-    if let Some(Act::Clamp { lo, hi }) = params::act(g, pop) {
-        range = range.max(lo.abs() as f64).max(hi.abs() as f64);
-    }
-    range = range.max(theta);
+    // The range pass bounds every register; without it (a graph quantized
+    // on its own), every source counts as sending events of size 1.
+    let range = match g.range(pop) {
+        Some(r) => r.state as f64,
+        None => {
+            let current = kept("alpha_syn").map_or(1.0, |a| 1.0 / (1.0 - a).max(floor));
+            let mut range = l1 * current + bias;
+            if kind == ModelKind::Li
+                && let Some(a) = kept("alpha_mem")
+                && a < 1.0
+            {
+                range /= 1.0 - a;
+            }
+            if kind == ModelKind::Alif {
+                range = range.max(theta + params::max_abs(g, pop, "beta"));
+            }
+            if let Some(Act::Clamp { lo, hi }) = params::act(g, pop) {
+                range = range.max(lo.abs() as f64).max(hi.abs() as f64);
+            }
+            range.max(theta)
+        }
+    };
     [
         theta / (VTH_MAX * 2f64.powi(VTH_SHIFT)),
         max_w / (int_max(f.bits) * 2f64.powi(6 + f.exp_max as i32)),
@@ -279,12 +291,58 @@ pub(super) fn quantize_group(g: &mut Graph, grp: &Group, f: &Format, found: &mut
     }
 }
 
+/// The exponent a spike projection is raised to. With a negative exponent
+/// `−k`, the chip sums a step's mantissas and shifts the sum right (Lava's
+/// floor): every step that brings spikes loses up to one unit of the
+/// exponent-0 grid, always downwards, and a current accumulates that bias
+/// over its time constant. Rounding each weight on the exponent-0 grid
+/// costs as much per synapse but in both directions. So a spike projection
+/// keeps a negative exponent only as far as its largest mantissa would
+/// otherwise fall below `2^(bits − 3)` (32 of 127 for 8 bits): the largest
+/// exponent up to 0 that keeps at least that many levels.
+fn floor_safe_exponent(max_w: f64, s: f64, f: &Format) -> i8 {
+    let keep = 2f64.powi(f.bits as i32 - 3).max(1.0);
+    let mut e = 0i8;
+    while e > f.exp_min && max_w / (s * 2f64.powi(6 + e as i32)) < keep {
+        e -= 1;
+    }
+    e
+}
+
+/// Whether the nonzero `values` all have one magnitude.
+fn one_magnitude(values: &[f32]) -> bool {
+    let mut nonzero = values.iter().filter(|x| **x != 0.0).map(|x| x.abs());
+    match nonzero.next() {
+        Some(first) => nonzero.all(|x| x == first),
+        None => false,
+    }
+}
+
+/// Whether projection `p` carries spikes (summed as mantissas per step
+/// and format, see the runtime) rather than graded values.
+fn carries_spikes(g: &Graph, p: NodeId) -> bool {
+    match g.arg(p, 0).map(|s| g.op(s)) {
+        Some(Op::Population(q)) => !matches!(q.model.kind(), ModelKind::Li | ModelKind::SigmaDelta),
+        Some(Op::Input { .. }) => false,
+        _ => false,
+    }
+}
+
 /// Quantizes the weights of projection `p` (largest magnitude `m`).
 fn weights(g: &mut Graph, p: NodeId, m: f64, s: f64, f: &Format, found: &mut Found) {
     let Op::Project(pr) = *g.op(p) else { return };
     let w = g.tensor(pr.weights);
     let Some(values) = w.f32s() else { return };
-    let exp = choose_exponent(values, m, s, f);
+    let one = one_magnitude(values);
+    let wide = Format {
+        bits: f.full_bits,
+        ..*f
+    };
+    let f = if one { &wide } else { f };
+    let mut exp = choose_exponent(values, m, s, f);
+    if carries_spikes(g, p) {
+        exp = exp.max(floor_safe_exponent(m, s, f));
+    }
     let grid = weight_grid(s, exp, f.bits);
     let (q, stats) = grid::apply(values, |x| grid.round(x));
     let t = relaid(w, Values::F32(q));
@@ -334,6 +392,7 @@ mod tests {
     fn format(bits: u8, search: bool) -> Format {
         Format {
             bits,
+            full_bits: 8,
             exp_min: -8,
             exp_max: 7,
             search,

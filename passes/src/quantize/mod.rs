@@ -36,12 +36,12 @@
 //! relative parameter change.
 
 mod check;
-mod decays;
+pub(crate) mod decays;
 mod float;
 mod grid;
 mod loihi;
-mod params;
-mod truenorth;
+pub(crate) mod params;
+pub mod truenorth;
 
 use std::collections::{HashMap, HashSet};
 
@@ -56,7 +56,12 @@ use params::Worst;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Family {
     /// A weight mantissa of `bits` bits and an exponent per projection.
-    Loihi { bits: u8, exp_min: i8, exp_max: i8 },
+    Loihi {
+        bits: u8,
+        full_bits: u8,
+        exp_min: i8,
+        exp_max: i8,
+    },
     /// Per-neuron weights of `bits` bits per axon type.
     AxonTypes { bits: u8 },
     /// Integer weights of `bits` bits, or bfloat16 weights.
@@ -73,6 +78,7 @@ impl Family {
                 ..
             } => Family::Loihi {
                 bits: user.unwrap_or(max_bits),
+                full_bits: max_bits,
                 exp_min,
                 exp_max,
             },
@@ -136,11 +142,13 @@ pub fn quantize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
         match family {
             Family::Loihi {
                 bits,
+                full_bits,
                 exp_min,
                 exp_max,
             } => {
                 let f = loihi::Format {
                     bits,
+                    full_bits,
                     exp_min,
                     exp_max,
                     search,

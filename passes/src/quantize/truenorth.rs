@@ -190,10 +190,17 @@ pub(super) fn quantize_group(g: &mut Graph, grp: &Group, f: &Format, found: &mut
         .iter()
         .map(|t| max_abs(&t.values))
         .fold(0.0, f64::max);
+    // The potential must hold every value the range pass bounded.
+    let state = grp
+        .pops
+        .iter()
+        .filter_map(|&pop| g.range(pop))
+        .fold(0f64, |m, r| m.max(r.state as f64));
     let smallest = [
         table_max / q_max,
         max_abs(&biases) / LEAK_MAX,
         max_abs(&thresholds) / (ALPHA_MAX - 1.0),
+        state / int_max(f.state_bits),
     ]
     .into_iter()
     .fold(0.0, f64::max);
@@ -203,7 +210,9 @@ pub(super) fn quantize_group(g: &mut Graph, grp: &Group, f: &Format, found: &mut
         let scales: Vec<f64> = candidates(smallest, q_max, f.search)
             .into_iter()
             .filter(|&s| {
-                (theta_max / s).round() <= ALPHA_MAX - 1.0 && (leak_max / s).round() <= LEAK_MAX
+                (theta_max / s).round() <= ALPHA_MAX - 1.0
+                    && (leak_max / s).round() <= LEAK_MAX
+                    && state / s <= int_max(f.state_bits)
             })
             .collect();
         let views: Vec<(&[f32], &[u64])> = tables
