@@ -36,6 +36,10 @@ pub enum ConfigError {
     },
 }
 
+/// The most ticks a model step may take (`compile --ticks-per-step` takes 2
+/// to this).
+pub const MAX_TICKS_PER_STEP: u32 = 64;
+
 fn invalid(file: &Path, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         file: file.display().to_string(),
@@ -77,6 +81,10 @@ pub enum Readout {
     /// The graded value the neuron last sent (sigma-delta reconstruction)
     /// times `scale`.
     Graded,
+    /// The synaptic current times `scale` (Loihi's `u`, SENeCA's `i`).
+    Current,
+    /// The adaptation variable of an adaptive neuron times `scale`.
+    Adaptation,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,6 +97,10 @@ pub struct OutputMap {
     pub scale: Vec<f32>,
 }
 
+fn one_tick() -> u32 {
+    1
+}
+
 /// `manifest.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -99,6 +111,12 @@ pub struct Manifest {
     pub cores: u32,
     /// One step, in microseconds.
     pub timestep_us: f64,
+    /// Ticks per model step: an input row is held for this many ticks and
+    /// outputs are read at the last of them (1 unless values travel as
+    /// spike codes over several ticks: Loihi 1 sigma-delta, TrueNorth
+    /// spike counts).
+    #[serde(default = "one_tick")]
+    pub ticks_per_step: u32,
     /// xxh3 of the model source, hex.
     pub source_hash: String,
     /// Neuron groups in update order: `(core, group index on the core)`.
@@ -431,7 +449,9 @@ impl Config {
                 ),
             ));
         }
-        let mut cores = Vec::with_capacity(manifest.cores as usize);
+        // Grown as the files are read: `cores` is the file's word, and a
+        // count with no files behind it must not reserve memory first.
+        let mut cores = Vec::new();
         for k in 0..manifest.cores {
             let path = dir.join(format!("core-{k}.json"));
             let text = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -451,6 +471,15 @@ impl Config {
     pub fn validate(&self, dir: &Path) -> Result<(), ConfigError> {
         let m = &self.manifest;
         let mpath = dir.join("manifest.json");
+        if !(1..=MAX_TICKS_PER_STEP).contains(&m.ticks_per_step) {
+            return Err(invalid(
+                &mpath,
+                format!(
+                    "ticks_per_step: {} (a step is 1 to {MAX_TICKS_PER_STEP} ticks)",
+                    m.ticks_per_step
+                ),
+            ));
+        }
         let ncores = self.cores.len() as u32;
         let axons: Vec<u32> = self
             .cores
@@ -587,6 +616,21 @@ impl Config {
                                 return Err(bad(f, len));
                             }
                         }
+                        if let Some(a) = &p.adaptive {
+                            for (f, len) in [
+                                ("adaptive.drho", a.drho.len()),
+                                ("adaptive.beta", a.beta.len()),
+                            ] {
+                                if len != n {
+                                    return Err(bad(f, len));
+                                }
+                            }
+                        }
+                        if let Some(sd) = &p.sigma_delta
+                            && sd.dalpha.len() != n
+                        {
+                            return Err(bad("sigma_delta.dalpha", sd.dalpha.len()));
+                        }
                         if let Some((i, v)) = p.vth.iter().enumerate().find(|(_, v)| **v >= 1 << 17)
                         {
                             return Err(invalid(
@@ -668,6 +712,8 @@ impl Config {
                             ("alpha_mem", p.alpha_mem.len()),
                             ("threshold", p.threshold.len()),
                             ("bias", p.bias.len()),
+                            ("rho", p.rho.len()),
+                            ("beta", p.beta.len()),
                         ] {
                             if len != n {
                                 return Err(bad(f, len));

@@ -106,7 +106,10 @@ use arith::*;
 /// Counts of what happened.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
+    /// Model steps.
     pub steps: u64,
+    /// Chip ticks (`steps` × the manifest's ticks per step).
+    pub ticks: u64,
     /// Events sent by neurons (spikes and graded messages).
     pub spikes: u64,
     /// Events sent by input encoders.
@@ -119,6 +122,36 @@ pub struct Stats {
     pub dense_synops: u64,
 }
 
+/// Values that did not fit a register, counted per population (and per
+/// input channel encoder).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overflow {
+    /// Values that wrapped around: Loihi's 24-bit current `u` and the
+    /// 24-bit input registers of sigma-delta and adaptive neurons.
+    pub wrapped: u64,
+    /// Values clamped at a register's end: a voltage beyond `±(2^23 − 1)`
+    /// (unless the neuron fires and resets to zero, which hides it), a
+    /// graded payload beyond 24 bits, TrueNorth's 20-bit potential, a
+    /// bfloat16 that became infinite, an input value a rate code cannot
+    /// carry (above one spike per step, or negative).
+    pub saturated: u64,
+}
+
+impl Overflow {
+    pub fn total(&self) -> u64 {
+        self.wrapped + self.saturated
+    }
+
+    fn add(&mut self, o: Overflow) {
+        self.wrapped += o.wrapped;
+        self.saturated += o.saturated;
+    }
+}
+
+/// TrueNorth's membrane potential: 20 bits, signed [`backends/src/truenorth/spec.rs`].
+const TN_V_MAX: i64 = (1 << 19) - 1;
+
+#[derive(Clone)]
 enum State {
     /// Integer chips: `u`, `v` (and `b`, `h`, `r` for the adaptive and
     /// sigma-delta models), refractory counters.
@@ -140,6 +173,7 @@ enum State {
     },
 }
 
+#[derive(Clone)]
 struct GroupRun {
     population: String,
     first: usize,
@@ -161,6 +195,11 @@ struct GroupRun {
     /// threshold); `sent` is what the receivers hold so far.
     sends_changes: bool,
     sent: Vec<f64>,
+    /// What did not fit (CUBA groups count in `cuba` and add it here when
+    /// asked).
+    overflow: Overflow,
+    /// The group's entries in `Negative::targets`.
+    neg: std::ops::Range<usize>,
 }
 
 /// Joins groups that follow each other in the update order and in neuron
@@ -198,7 +237,9 @@ fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<u
         match merged.last_mut() {
             Some(last) if joinable(last, &g) => {
                 last.count += g.count;
+                last.overflow.add(g.overflow);
                 if let (Some(x), Some(y)) = (&mut last.cuba, g.cuba) {
+                    x.overflow.add(y.overflow);
                     x.u.extend(y.u);
                     x.v.extend(y.v);
                     x.refr.extend(y.refr);
@@ -220,6 +261,7 @@ fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<u
 
 /// A Loihi CUBA group with its constants pre-shifted and its state in
 /// `i32` (both registers are 24-bit), so one step is a tight loop.
+#[derive(Clone)]
 struct Cuba {
     /// `4096 − (du + 1)` and `4096 − dv`: the decays' retained fractions.
     keep_u: Vec<i32>,
@@ -245,6 +287,7 @@ struct Cuba {
     /// one flag each for the uniform loop).
     fired: Vec<u32>,
     flags: Vec<u8>,
+    overflow: Overflow,
 }
 
 impl Cuba {
@@ -285,6 +328,7 @@ impl Cuba {
             refr: vec![0; count],
             fired: vec![0; count],
             flags: vec![0; count],
+            overflow: Overflow::default(),
         }
     }
 
@@ -325,17 +369,21 @@ impl Cuba {
         // the loop's pointers stay in registers) and sent afterwards.
         let fired_here = &mut self.fired[..n];
         let mut count = 0usize;
+        let (mut wrapped, mut saturated) = (0u64, 0u64);
         for j in 0..n {
-            let uu = wrap24(decay(u[j], keep_u[j & mu]) + input(j)) as i32;
+            let pre = decay(u[j], keep_u[j & mu]) + input(j);
+            let uu = wrap24(pre) as i32;
+            wrapped += u64::from(uu as i64 != pre);
             u[j] = uu;
             if refr[j] > 0 {
                 refr[j] -= 1;
                 continue;
             }
-            let vv = (decay(v[j], keep_v[j & mv]) + uu as i64 + bias[j & mb] as i64)
-                .clamp(vmin, V_MAX) as i32;
+            let pre_v = decay(v[j], keep_v[j & mv]) + uu as i64 + bias[j & mb] as i64;
+            let vv = pre_v.clamp(vmin, V_MAX) as i32;
             let th = vth[j & mt];
             let spike = spiking && vv > th;
+            saturated += u64::from(clipped(pre_v, vmin, spike, subtract));
             let reset = if subtract { vv - th } else { 0 };
             v[j] = if spike { reset } else { vv };
             if spike {
@@ -344,6 +392,8 @@ impl Cuba {
                 count += 1;
             }
         }
+        self.overflow.wrapped += wrapped;
+        self.overflow.saturated += saturated;
         fired.extend(
             fired_here[..count]
                 .iter()
@@ -374,7 +424,7 @@ impl Cuba {
             refractory: self.refractory,
         };
         let flags = &mut self.flags[..n];
-        cuba_uniform(
+        let (wrapped, saturated) = cuba_uniform(
             &k,
             &mut self.u[..n],
             &mut self.v[..n],
@@ -382,6 +432,8 @@ impl Cuba {
             flags,
             &mut spike[..n],
         );
+        self.overflow.wrapped += wrapped as u64;
+        self.overflow.saturated += saturated as u64;
         // Spikes are rare: test eight flags at a time, as one word.
         let words = flags.chunks_exact(8);
         let tail = words.remainder();
@@ -416,8 +468,18 @@ struct UniformCuba {
     refractory: u32,
 }
 
+/// Whether a Loihi voltage `pre` (before the clamp to `[vmin, 2^23 − 1]`)
+/// saturated a register: above the top, unless the neuron fires and resets
+/// to zero (then the clamp changes nothing), or below the bottom when the
+/// floor is the register's (`vmin = −(2^23 − 1)`), not the model's.
+#[inline(always)]
+fn clipped(pre: i64, vmin: i64, spike: bool, subtract: bool) -> bool {
+    (pre > V_MAX && (subtract || !spike)) || (pre < vmin && vmin <= -V_MAX)
+}
+
 /// The loop of [`Cuba::step_uniform`], compiled for the baseline and for
 /// wider vector units and picked at run time by the CPU's features.
+/// Returns the currents that wrapped and the voltages that saturated.
 #[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
 fn cuba_uniform(
     k: &UniformCuba,
@@ -426,7 +488,7 @@ fn cuba_uniform(
     refr: &mut [u32],
     flags: &mut [u8],
     spike: &mut [i32],
-) {
+) -> (u32, u32) {
     /// `x · keep / 4096` rounded toward zero, in 32-bit pieces: with
     /// `|x| = hi · 2^12 + lo`, it is `hi · keep + (lo · keep) >> 12`, and
     /// both products fit (|x| < 2^24, keep ≤ 2^12).
@@ -445,15 +507,25 @@ fn cuba_uniform(
         &mut spike[..n],
     );
     let vmax = V_MAX as i32;
+    let floor_is_register = k.vmin <= -vmax;
+    let (mut wrapped, mut saturated) = (0u32, 0u32);
     for j in 0..n {
-        let uu = decay(u[j], k.keep_u).wrapping_add(spike[j]).wrapping_shl(8) >> 8;
+        // The sum wraps the same in 32 bits (the current is kept modulo
+        // 2^24); whether it left 24 bits needs the true sum.
+        let du = decay(u[j], k.keep_u);
+        let uu = du.wrapping_add(spike[j]).wrapping_shl(8) >> 8;
+        wrapped += u32::from(uu as i64 != du as i64 + spike[j] as i64);
         spike[j] = 0;
         u[j] = uu;
         let old = v[j];
-        let vv = (decay(old, k.keep_v) + uu + k.bias).clamp(k.vmin, vmax);
+        let pre = decay(old, k.keep_v) + uu + k.bias;
+        let vv = pre.clamp(k.vmin, vmax);
         let r = refr[j];
         let quiet = r > 0;
         let fire = k.spiking & !quiet & (vv > k.vth);
+        saturated += u32::from(
+            !quiet & (((pre > vmax) & (k.subtract | !fire)) | ((pre < k.vmin) & floor_is_register)),
+        );
         let reset = if k.subtract { vv - k.vth } else { 0 };
         v[j] = if quiet {
             old
@@ -471,6 +543,7 @@ fn cuba_uniform(
         };
         flags[j] = fire as u8;
     }
+    (wrapped, saturated)
 }
 
 /// Spike fan-out lists packed into one `u32` per synapse: the target in
@@ -481,6 +554,7 @@ fn cuba_uniform(
 /// instead of two of 8; the random-access updates are unchanged. Measured
 /// on a 100k-neuron / 10M-synapse network this more than doubled the events
 /// per second (the scan, not the updates, was waiting on memory).
+#[derive(Clone)]
 struct Packed {
     /// Bits of the mantissa (`32 − bits of the largest target`).
     mbits: u32,
@@ -597,6 +671,30 @@ fn prefetch<T>(x: &[T], range: std::ops::Range<usize>) {
     let _ = (x, range);
 }
 
+/// Spike synapses whose format has a negative weight exponent `−k`, summed
+/// as Lava's Dense does: the mantissas of one step per (target, k), then
+/// `floor(Σm / 2^k) · 2^6` into the target's input.
+#[derive(Clone, Default)]
+struct Negative {
+    /// Per fan-out synapse: its (target, k) slot, or `u32::MAX`.
+    pair: Vec<u32>,
+    /// Per fan-out synapse: its mantissa.
+    mant: Vec<i32>,
+    /// Per fan-out source: whether it has such synapses.
+    source: Vec<bool>,
+    /// Every slot as `(target, slot, k)`, by target.
+    targets: Vec<(u32, u32, u8)>,
+    pairs: usize,
+    /// Ring of mantissa sums, `[delay slot][pair]`.
+    ring: Vec<i64>,
+}
+
+impl Negative {
+    fn has(&self, src: usize) -> bool {
+        self.source.get(src).copied().unwrap_or(false)
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Model {
     Lif,
@@ -613,6 +711,7 @@ enum Model {
 /// synapse a spike of that source reaches, with its global target, its
 /// effective weight and its delay, contiguous in memory. Delivering an event
 /// is then one sequential scan; neuron state lives in global arrays.
+#[derive(Clone)]
 pub struct Engine {
     config: Config,
     /// Global index of each core's first neuron.
@@ -633,6 +732,8 @@ pub struct Engine {
     fan_wi: Vec<i32>,
     /// The same spike lists, one word per synapse where possible.
     packed: Packed,
+    /// Negative-exponent synapses (Loihi), summed per format and shifted.
+    neg: Negative,
     acc: Vec<f64>,
     /// Fan-out lists: sources are the neurons (global index), then the
     /// input channels (in manifest order).
@@ -658,10 +759,11 @@ pub struct Engine {
     sent: Vec<f64>,
     /// Neurons of CUBA groups whose `sent` is 1 from the last step.
     marked: Vec<usize>,
-    voltage: Vec<f64>,
     /// The group of every neuron (an index into `groups`).
     group_of: Vec<u32>,
     enc: Vec<Vec<f64>>,
+    /// What each input's encoder could not carry.
+    enc_overflow: Vec<Overflow>,
     events: Vec<(usize, f64)>,
     t: usize,
     pub stats: Stats,
@@ -685,6 +787,9 @@ impl Engine {
         // TrueNorth synapses of a stochastic axon type, per core (empty when
         // none).
         let mut stoch: Vec<Vec<bool>> = Vec::with_capacity(config.cores.len());
+        // Loihi synapses whose format has a negative exponent `−k`: their
+        // `k` (0 for the others), per core (empty when none).
+        let mut shifts: Vec<Vec<u8>> = Vec::with_capacity(config.cores.len());
         let mut slots = 1usize;
         let mut synapses = 0u64;
         for (core, syn) in &config.cores {
@@ -725,6 +830,22 @@ impl Engine {
                 })
                 .collect();
             stoch.push(if st.contains(&true) { st } else { Vec::new() });
+            let sh: Vec<u8> = (0..syn.target.len())
+                .map(
+                    |k| match &core.groups[group_of[syn.target[k] as usize]].params {
+                        Params::Loihi(p) => {
+                            let e = p.formats.get(syn.kind[k] as usize).copied().unwrap_or(0);
+                            (-e).max(0) as u8
+                        }
+                        _ => 0,
+                    },
+                )
+                .collect();
+            shifts.push(if sh.iter().any(|&k| k > 0) {
+                sh
+            } else {
+                Vec::new()
+            });
             eff.push(w);
             slots = slots.max(syn.delay.iter().copied().max().unwrap_or(0) as usize + 1);
             synapses += syn.target.len() as u64;
@@ -764,6 +885,9 @@ impl Engine {
         let mut fan_delay = Vec::with_capacity(total);
         let any_stochastic = stoch.iter().any(|s| !s.is_empty());
         let mut fan_stoch = Vec::new();
+        let any_shift = shifts.iter().any(|s| !s.is_empty());
+        let mut fan_shift: Vec<u8> = Vec::new();
+        let mut fan_mant: Vec<i32> = Vec::new();
         for routes in &sources {
             for &(c, a) in *routes {
                 let (_, syn) = &config.cores[c as usize];
@@ -773,6 +897,11 @@ impl Engine {
                 if any_stochastic {
                     let st = &stoch[c as usize];
                     fan_stoch.extend(range.clone().map(|k| st.get(k).copied().unwrap_or(false)));
+                }
+                if any_shift {
+                    let sh = &shifts[c as usize];
+                    fan_shift.extend(range.clone().map(|k| sh.get(k).copied().unwrap_or(0)));
+                    fan_mant.extend_from_slice(&syn.weight[range.clone()]);
                 }
                 fan_target.extend(syn.target[range.clone()].iter().map(|&t| off + t));
                 fan_weight.extend_from_slice(&eff[c as usize][range.clone()]);
@@ -791,6 +920,37 @@ impl Engine {
             })
             .collect();
         drop(sources);
+        // Lava's Dense sums the mantissas of a step's spikes per synapse
+        // format and then shifts the sum right by `k` (a floor) for a
+        // negative exponent `−k`. Such synapses of spike sources add their
+        // mantissa into a ring of their own, one slot per (target, k), which
+        // the target shifts when it updates.
+        let mut neg = Negative::default();
+        if any_shift {
+            let mut pairs: std::collections::HashMap<(u32, u8), u32> =
+                std::collections::HashMap::new();
+            neg.pair = vec![u32::MAX; fan_target.len()];
+            neg.source = vec![false; fan_graded.len()];
+            for src in 0..fan_graded.len() {
+                if fan_graded[src] {
+                    continue;
+                }
+                for k in fan_ptr[src]..fan_ptr[src + 1] {
+                    if fan_shift[k] == 0 {
+                        continue;
+                    }
+                    let key = (fan_target[k], fan_shift[k]);
+                    let next = pairs.len() as u32;
+                    neg.pair[k] = *pairs.entry(key).or_insert(next);
+                    neg.source[src] = true;
+                }
+            }
+            let mut by_target: Vec<((u32, u8), u32)> = pairs.into_iter().collect();
+            by_target.sort_unstable();
+            neg.targets = by_target.into_iter().map(|((t, k), c)| (t, c, k)).collect();
+            neg.pairs = neg.targets.len();
+            neg.mant = fan_mant;
+        }
         // Spikes (unit payloads on non-graded axons) can be summed exactly
         // in `i32` when every such weight is an integer and, for every
         // target, the sum of the magnitudes of all its spike synapses stays
@@ -805,8 +965,10 @@ impl Engine {
                 }
                 for k in fan_ptr[src]..fan_ptr[src + 1] {
                     let w = fan_weight[k];
-                    ok &= w.fract() == 0.0;
-                    bound[fan_target[k] as usize] += w.abs();
+                    let shifted = neg.pair.get(k).is_some_and(|&c| c != u32::MAX);
+                    ok &= shifted || w.fract() == 0.0;
+                    // A floored sum can be one unit (64) further out.
+                    bound[fan_target[k] as usize] += w.abs() + if shifted { 64.0 } else { 0.0 };
                 }
             }
             // Sigma-delta input encoders send values, so their axons must
@@ -908,6 +1070,8 @@ impl Engine {
                     } else {
                         Vec::new()
                     },
+                    overflow: Overflow::default(),
+                    neg: 0..0,
                 });
             }
             index.push(idx);
@@ -918,11 +1082,15 @@ impl Engine {
             .iter()
             .map(|&(c, g)| index[c as usize][g as usize])
             .collect();
-        let (groups, order) = merge_runs(groups, order);
-        for (gi, g) in groups.iter().enumerate() {
+        let (mut groups, order) = merge_runs(groups, order);
+        for (gi, g) in groups.iter_mut().enumerate() {
             group_of[g.first..g.first + g.count].fill(gi as u32);
+            let (lo, hi) = (g.first as u32, (g.first + g.count) as u32);
+            let a = neg.targets.partition_point(|&(t, _, _)| t < lo);
+            let b = neg.targets.partition_point(|&(t, _, _)| t < hi);
+            g.neg = a..b;
         }
-        let enc = config
+        let enc: Vec<Vec<f64>> = config
             .manifest
             .inputs
             .iter()
@@ -948,6 +1116,10 @@ impl Engine {
                 Vec::new()
             },
             packed,
+            neg: Negative {
+                ring: vec![0; slots * neg.pairs],
+                ..neg
+            },
             fan_wi,
             acc: vec![0.0; neurons],
             fan_ptr,
@@ -965,8 +1137,8 @@ impl Engine {
             out_scale,
             sent: vec![0.0; neurons],
             marked: Vec::new(),
-            voltage: vec![0.0; neurons],
             group_of,
+            enc_overflow: vec![Overflow::default(); enc.len()],
             enc,
             events: Vec::new(),
             t: 0,
@@ -982,12 +1154,47 @@ impl Engine {
         self.synapses
     }
 
+    /// What did not fit so far: each input (`input x`) whose encoder
+    /// dropped something, then each population (its chunks on all cores
+    /// together), in update order, with its counts (zeros included).
+    pub fn overflow(&self) -> Vec<(String, Overflow)> {
+        let mut out: Vec<(String, Overflow)> = self
+            .config
+            .manifest
+            .inputs
+            .iter()
+            .zip(&self.enc_overflow)
+            .filter(|(_, o)| o.total() > 0)
+            .map(|(i, &o)| (format!("input {}", i.name), o))
+            .collect();
+        let first_pop = out.len();
+        for &gi in &self.order {
+            let g = &self.groups[gi];
+            let mut o = g.overflow;
+            if let Some(c) = &g.cuba {
+                o.add(c.overflow);
+            }
+            match out[first_pop..]
+                .iter_mut()
+                .find(|(n, _)| *n == g.population)
+            {
+                Some((_, x)) => x.add(o),
+                None => out.push((g.population.clone(), o)),
+            }
+        }
+        out
+    }
+
     /// Sends an event of `payload` from fan-out source `src`: every synapse
     /// adds `weight · payload` to its target's slot `t + delay`.
     fn deliver(&mut self, src: usize, payload: f64) {
         let (a, b) = (self.fan_ptr[src], self.fan_ptr[src + 1]);
         self.stats.synaptic_events += (b - a) as u64;
         self.sent_by[src] += 1;
+        if a == b {
+            // A neuron nothing on the chip reads (an output).
+            return;
+        }
         if !self.fan_stoch.is_empty() {
             // TrueNorth with stochastic synapses: each such synapse draws
             // from its target group's generator, in list order.
@@ -1004,6 +1211,24 @@ impl Engine {
                     self.ispike[i] += w as i32;
                 } else {
                     self.spike[i] += w * payload;
+                }
+            }
+            return;
+        }
+        if self.neg.has(src) {
+            // Spikes with negative-exponent synapses among theirs.
+            for k in a..b {
+                let slot = (self.t + self.fan_delay[k] as usize) % self.slots;
+                let c = self.neg.pair[k];
+                if c != u32::MAX {
+                    self.neg.ring[slot * self.neg.pairs + c as usize] += self.neg.mant[k] as i64;
+                    continue;
+                }
+                let i = self.base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
+                if self.int_spikes {
+                    self.ispike[i] += self.fan_wi[k];
+                } else {
+                    self.spike[i] += self.fan_weight[k] * payload;
                 }
             }
             return;
@@ -1107,6 +1332,28 @@ impl Engine {
         }
     }
 
+    /// Adds the floored sums of group `gi`'s negative-exponent synapses for
+    /// this step (`slot`: the step's ring offset) into its spike input, and
+    /// clears them.
+    fn shift_negative(&mut self, gi: usize, slot: usize) {
+        let range = self.groups[gi].neg.clone();
+        if range.is_empty() {
+            return;
+        }
+        let row = (self.t % self.slots) * self.neg.pairs;
+        for &(target, c, k) in &self.neg.targets[range] {
+            let m = std::mem::take(&mut self.neg.ring[row + c as usize]);
+            // An arithmetic shift: the floor, as in Lava.
+            let x = (m >> k) << 6;
+            let i = slot + target as usize;
+            if self.int_spikes {
+                self.ispike[i] += x as i32;
+            } else {
+                self.spike[i] += x as f64;
+            }
+        }
+    }
+
     /// Synaptic events received per core so far (from the events each
     /// source sent and where its synapses are).
     pub fn per_core(&self) -> Vec<u64> {
@@ -1122,8 +1369,33 @@ impl Engine {
         per
     }
 
-    /// Runs one step with one row per input (each of the input's size).
+    /// Events (spikes, or sigma-delta messages) each population's neurons
+    /// sent so far, per neuron, in the order of the population's groups on
+    /// the chip (index order unless the placer cut it otherwise).
+    pub fn sent_per_population(&self) -> Vec<(String, Vec<u64>)> {
+        let mut out: Vec<(String, Vec<u64>)> = Vec::new();
+        for &gi in &self.order {
+            let g = &self.groups[gi];
+            let counts = &self.sent_by[g.first..g.first + g.count];
+            match out.iter_mut().find(|(n, _)| *n == g.population) {
+                Some((_, v)) => v.extend_from_slice(counts),
+                None => out.push((g.population.clone(), counts.to_vec())),
+            }
+        }
+        out
+    }
+
+    /// Runs one model step (its ticks) with one row per input (each of
+    /// the input's size).
     pub fn step(&mut self, rows: &[&[f32]]) {
+        for _ in 0..self.config.manifest.ticks_per_step.max(1) {
+            self.tick(rows);
+        }
+        self.stats.steps += 1;
+    }
+
+    /// One tick of the chip.
+    fn tick(&mut self, rows: &[&[f32]]) {
         let t = self.t;
         let float = self.float;
         let (n, slots) = (self.neurons, self.slots);
@@ -1140,9 +1412,13 @@ impl Engine {
             for ch in 0..size {
                 let x = row.get(ch).copied().unwrap_or(0.0) as f64;
                 let state = &mut self.enc[ii][ch];
+                let ov = &mut self.enc_overflow[ii];
                 let payload = match encoder {
                     Encoder::Rate => {
-                        *state += x;
+                        // At most one spike a step, and none for a
+                        // negative value: what is left over is lost.
+                        ov.saturated += u64::from(!(0.0..=1.0).contains(&x));
+                        *state += x.clamp(0.0, 1.0);
                         if *state >= 1.0 {
                             *state -= 1.0;
                             1.0
@@ -1151,8 +1427,15 @@ impl Engine {
                         }
                     }
                     Encoder::SigmaDelta { threshold } => {
-                        // Payloads are whole units of `scale`, sent as values.
+                        // Payloads are whole units of `scale`, sent as
+                        // values; the value is a 24-bit register.
                         let q = (x / scale).round();
+                        let q = if q.abs() > V_MAX as f64 {
+                            ov.saturated += 1;
+                            q.clamp(-(V_MAX as f64), V_MAX as f64)
+                        } else {
+                            q
+                        };
                         let d = q - *state;
                         if d != 0.0 && d.abs() * scale >= threshold as f64 {
                             *state = q;
@@ -1176,6 +1459,7 @@ impl Engine {
         let slot = self.base[0];
         let mut events = std::mem::take(&mut self.events);
         for oi in 0..self.order.len() {
+            self.shift_negative(self.order[oi], slot);
             let g = &mut self.groups[self.order[oi]];
             events.clear();
             // The common case, Loihi CUBA neurons, in one tight loop.
@@ -1253,7 +1537,15 @@ impl Engine {
                     self.acc[i] += d_in;
                     self.acc[i] + s_in
                 };
-                let (mut out, v) = update(g.model, &g.params, &mut g.state, &mut g.rng, j, input);
+                let (mut out, v) = update(
+                    g.model,
+                    &g.params,
+                    &mut g.state,
+                    &mut g.rng,
+                    j,
+                    input,
+                    &mut g.overflow,
+                );
                 if g.sends_changes {
                     let last = &mut g.sent[j];
                     out = if float {
@@ -1266,7 +1558,6 @@ impl Engine {
                         d
                     };
                 }
-                self.voltage[i] = v;
                 self.sent[i] = out;
                 if out != 0.0 {
                     events.push((i, out));
@@ -1281,9 +1572,40 @@ impl Engine {
             }
         }
         self.events = events;
-        self.stats.steps += 1;
+        self.stats.ticks += 1;
         self.stats.dense_synops += self.synapses;
         self.t += 1;
+    }
+
+    /// Neuron `i`'s state variable that `read` names, in units of its
+    /// state: the voltage (a sigma-delta neuron's low-passed value `h`), the
+    /// graded value it last sent (the reconstruction `r`), the current, the
+    /// adaptation.
+    fn variable(&self, i: usize, read: Readout) -> f64 {
+        let g = &self.groups[self.group_of[i] as usize];
+        let j = i - g.first;
+        if let Some(c) = &g.cuba {
+            return match read {
+                Readout::Current => c.u[j] as f64,
+                _ => c.v[j] as f64,
+            };
+        }
+        let offset = match &g.params {
+            Params::TrueNorth(p) => p.offset as f64,
+            _ => 0.0,
+        };
+        match (&g.state, read) {
+            (State::Int { u, .. }, Readout::Current) => u[j] as f64,
+            (State::Float { u, .. }, Readout::Current) => u[j] as f64,
+            (State::Int { aux, .. }, Readout::Adaptation) => aux[j] as f64,
+            (State::Float { aux, .. }, Readout::Adaptation) => aux[j] as f64,
+            (State::Int { r, .. }, Readout::Graded) if g.model == Model::SigmaDelta => r[j] as f64,
+            (State::Float { r, .. }, Readout::Graded) if g.model == Model::SigmaDelta => {
+                r[j] as f64
+            }
+            (State::Int { v, .. }, _) => v[j] as f64 - offset,
+            (State::Float { v, .. }, _) => v[j] as f64,
+        }
     }
 
     /// The outputs after the last step, each as one row.
@@ -1299,15 +1621,9 @@ impl Engine {
                     .zip(&o.scale)
                     .map(|(&(c, n), &s)| {
                         let i = self.core_off[c as usize] + n as usize;
-                        let g = &self.groups[self.group_of[i] as usize];
-                        let v = match (&g.cuba, &g.params) {
-                            (Some(cuba), _) => cuba.v[i - g.first] as f64,
-                            (None, Params::TrueNorth(p)) => self.voltage[i] - p.offset as f64,
-                            (None, _) => self.voltage[i],
-                        };
                         let x = match o.read {
                             Readout::Spikes => f64::from(self.sent[i] != 0.0),
-                            Readout::Voltage | Readout::Graded => v * s as f64,
+                            read => self.variable(i, read) * s as f64,
                         };
                         x as f32
                     })
@@ -1348,6 +1664,7 @@ impl Engine {
 
 /// One step of Loihi's CUBA compartment `j` with input `i_in` (Lava's
 /// bit-accurate LIF, plus refractory); returns whether it spiked.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn loihi_cuba(
     p: &LoihiGroup,
@@ -1357,21 +1674,42 @@ fn loihi_cuba(
     j: usize,
     i_in: i64,
     spiking: bool,
+    ov: &mut Overflow,
 ) -> bool {
-    u[j] = wrap24(loihi_decay(u[j], p.du[j] as i64 + 1) + i_in);
+    let pre = loihi_decay(u[j], p.du[j] as i64 + 1) + i_in;
+    u[j] = wrap24(pre);
+    ov.wrapped += u64::from(u[j] != pre);
     if refr[j] > 0 {
         refr[j] -= 1;
         return false;
     }
     let bias = (p.bias_mant[j] as i64) << p.bias_exp[j];
-    v[j] = (loihi_decay(v[j], p.dv[j] as i64) + u[j] + bias).clamp(p.vmin as i64, V_MAX);
+    let pre_v = loihi_decay(v[j], p.dv[j] as i64) + u[j] + bias;
+    v[j] = pre_v.clamp(p.vmin as i64, V_MAX);
     let vth = (p.vth[j] as i64) << 6;
-    if spiking && v[j] > vth {
+    let spike = spiking && v[j] > vth;
+    ov.saturated += u64::from(clipped(pre_v, p.vmin as i64, spike, p.reset_subtract));
+    if spike {
         v[j] = if p.reset_subtract { v[j] - vth } else { 0 };
         refr[j] = p.refractory;
         return true;
     }
     false
+}
+
+/// `x` wrapped to Loihi's 24-bit input register, counting a wrap.
+#[inline(always)]
+fn register24(x: i64, ov: &mut Overflow) -> i64 {
+    let w = wrap24(x);
+    ov.wrapped += u64::from(w != x);
+    w
+}
+
+/// A bfloat16 result, counting one that overflowed to infinity.
+#[inline(always)]
+fn finite_bf16(x: f32, ov: &mut Overflow) -> f32 {
+    ov.saturated += u64::from(x.is_infinite());
+    x
 }
 
 /// One neuron's update; returns (what it sends, its readout state).
@@ -1382,6 +1720,7 @@ fn update(
     rng: &mut Rng,
     j: usize,
     input: f64,
+    ov: &mut Overflow,
 ) -> (f64, f64) {
     match (params, state) {
         (
@@ -1403,11 +1742,17 @@ fn update(
                     let sd = p.sigma_delta.as_ref();
                     let (lo, hi) = sd.map_or((0, V_MAX), |s| (s.lo as i64, s.hi as i64));
                     let da = sd.and_then(|s| s.dalpha.get(j)).copied().unwrap_or(4096) as i64;
-                    let y = (i_in + bias).clamp(lo, hi);
+                    // The Σ accumulator is a 24-bit register.
+                    let y = register24(i_in + bias, ov).clamp(lo, hi);
                     let fresh = (y.abs() * da) >> 12;
                     v[j] = loihi_decay(v[j], da) + if y < 0 { -fresh } else { fresh };
-                    let d = v[j] - r[j];
+                    let mut d = v[j] - r[j];
                     if d != 0 && d.abs() >= vth {
+                        // A graded payload has 24 bits.
+                        if d.abs() > V_MAX {
+                            ov.saturated += 1;
+                            d = d.clamp(-V_MAX, V_MAX);
+                        }
                         r[j] += d;
                         return (d as f64, r[j] as f64);
                     }
@@ -1421,7 +1766,7 @@ fn update(
                     aux[j] = loihi_decay(aux[j], drho) + drho * s_prev;
                     let theta = vth + ((beta * aux[j]) >> 12);
                     let dv = p.dv[j] as i64;
-                    let x = i_in + bias;
+                    let x = register24(i_in + bias, ov);
                     let fresh = (x.abs() * dv) >> 12;
                     if refr[j] > 0 {
                         refr[j] -= 1;
@@ -1436,6 +1781,9 @@ fn update(
                     }
                     v[j] = vv.clamp(p.vmin as i64, V_MAX);
                     let s = v[j] > theta;
+                    // The reset comes a step later here, so a clamp always
+                    // shows.
+                    ov.saturated += u64::from(clipped(vv, p.vmin as i64, false, true));
                     last[j] = s;
                     if s {
                         refr[j] = p.refractory;
@@ -1443,7 +1791,7 @@ fn update(
                     (f64::from(s), v[j] as f64)
                 }
                 _ => {
-                    let spiked = loihi_cuba(p, u, v, refr, j, i_in, model != Model::Li);
+                    let spiked = loihi_cuba(p, u, v, refr, j, i_in, model != Model::Li, ov);
                     (f64::from(spiked), v[j] as f64)
                 }
             }
@@ -1457,7 +1805,9 @@ fn update(
                 Some(s) if s.leak => rng.bernoulli_sign(p.leak[j] as i64),
                 _ => p.leak[j] as i64,
             };
-            v[j] += input.round() as i64 + leak;
+            let pre = v[j] + input.round() as i64 + leak;
+            v[j] = pre.clamp(-TN_V_MAX, TN_V_MAX);
+            ov.saturated += u64::from(v[j] != pre);
             let eta = st.map_or(0, |s| rng.bits(s.threshold_bits));
             let alpha = p.alpha[j] as i64 + eta;
             let beta = p.beta[j] as i64 + if p.kappa { 0 } else { eta };
@@ -1503,7 +1853,7 @@ fn update(
             );
             match model {
                 Model::SigmaDelta => {
-                    let y = bf16(x + b).clamp(f(p.lo), f(p.hi));
+                    let y = finite_bf16(bf16(x + b), ov).clamp(f(p.lo), f(p.hi));
                     v[j] = bf16(bf16(a_mem * v[j]) + bf16(bf16(1.0 - a_mem) * y));
                     let d = bf16(v[j] - r[j]);
                     if d != 0.0 && d.abs() >= th {
@@ -1532,7 +1882,7 @@ fn update(
                     if p.reset_subtract {
                         vv = bf16(vv - bf16(theta * s_prev));
                     }
-                    v[j] = vv.max(f(p.v_min));
+                    v[j] = finite_bf16(vv, ov).max(f(p.v_min));
                     let s = v[j] > theta;
                     last[j] = s;
                     if s {
@@ -1541,12 +1891,13 @@ fn update(
                     (f64::from(s), v[j] as f64)
                 }
                 _ => {
-                    u[j] = bf16(bf16(a_syn * u[j]) + x);
+                    u[j] = finite_bf16(bf16(bf16(a_syn * u[j]) + x), ov);
                     if refr[j] > 0 {
                         refr[j] -= 1;
                         return (0.0, v[j] as f64);
                     }
-                    v[j] = bf16(bf16(bf16(a_mem * v[j]) + u[j]) + b).max(f(p.v_min));
+                    v[j] =
+                        finite_bf16(bf16(bf16(bf16(a_mem * v[j]) + u[j]) + b), ov).max(f(p.v_min));
                     if model != Model::Li && v[j] > th {
                         v[j] = if p.reset_subtract {
                             bf16(v[j] - th)
@@ -1619,6 +1970,7 @@ mod tests {
                 chips: 1,
                 cores: 1,
                 timestep_us: 1000.0,
+                ticks_per_step: 1,
                 source_hash: "0".into(),
                 order: vec![(0, 0)],
                 inputs: vec![InputMap {
@@ -1723,9 +2075,10 @@ mod tests {
         };
         // 2 · 100 · 2^6 = 12800: integer weights whose sum fits.
         assert!(Engine::new(c(100, 0)).int_spikes);
-        // Mantissa 3 at exponent −7 is 3 · 2^−1 = 1.5: not whole, so the
-        // float ring is used.
-        assert!(!Engine::new(c(3, -7)).int_spikes);
+        // Mantissa 3 at exponent −7 is 3 · 2^−1 = 1.5, but a negative
+        // exponent's synapses are summed as mantissas and shifted (Lava's
+        // floor), so the integer ring still holds every sum.
+        assert!(Engine::new(c(3, -7)).int_spikes);
         // 2 · 255 · 2^13 = 4177920: fits; the bound is per target.
         assert!(Engine::new(c(255, 7)).int_spikes);
         // The float ring gives the same trace on a whole-valued network.
@@ -1740,6 +2093,118 @@ mod tests {
         // du = 4095 clears u each step: u = 100 · 2^6 = 6400. dv = 4095
         // keeps 1/4096 of v: v = 6400, then ⌊6400 / 4096⌋ + 6400 = 6401.
         assert_eq!(v1, vec![6400.0, 6401.0, 6401.0, 6401.0]);
+    }
+
+    /// Lava's Dense (fixed point) sums the mantissas of a step's spikes per
+    /// synapse format and shifts the sum: `Σm · 2^e` for `e ≥ 0`, `⌊Σm /
+    /// 2^−e⌋` for `e < 0`; the LIF then adds it `<< 6` to `u`. Sixteen
+    /// formats with exponents −8..7, two input channels each, mantissas 3
+    /// and 2 into neuron 0 and −3 and −2 into neuron 1; every channel
+    /// spikes once, at step 0, and `du = 4095` makes `u` that step's input.
+    /// Neuron 0: Σm = 5 per format, so 5 · 64 · (1 + 2 + … + 128) = 81600
+    /// from e = 0..7, and ⌊5/2⌋ · 64 = 128, ⌊5/4⌋ · 64 = 64 and 0 for
+    /// e = −3..−8: u = 81792 (scaling each synapse exactly would give
+    /// 5 · 2^(6+e) summed, 81918.75). Neuron 1: Σm = −5: −81600, then
+    /// ⌊−5/2⌋ = −3 → −192, ⌊−5/4⌋ = −2 → −128, and ⌊−5/2^k⌋ = −1 → −64 for
+    /// each of k = 3..8: u = −81600 − 192 − 128 − 384 = −82304.
+    #[test]
+    fn negative_exponents_floor_the_step_sum_as_lava_does() {
+        let mut p = loihi(2, 4095, 0, 131_071);
+        p.formats = (-8..=7).collect();
+        let mut syn = Vec::new();
+        for f in 0..16u8 {
+            for (k, m) in [(0u32, 3), (1, 2)] {
+                let axon = 2 * f as u32 + k;
+                syn.push((axon, 0, m, 0, f));
+                syn.push((axon, 1, -m, 0, f));
+            }
+        }
+        let mut c = config(
+            "loihi",
+            "lif",
+            2,
+            Params::Loihi(p),
+            &syn,
+            32,
+            vec![vec![], vec![]],
+        );
+        c.manifest.outputs[1].read = Readout::Current;
+        let mut e = Engine::new(c);
+        assert!(e.int_spikes);
+        let out = e.run(2, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }; 32]]);
+        assert_eq!(out[1].1[0], vec![81792.0, -82304.0]);
+        // Nothing arrives at step 1, and u is cleared every step.
+        assert_eq!(out[1].1[1], vec![0.0, 0.0]);
+        // Spread over two steps (delay 1 for channel 1) each step's sum is
+        // floored on its own: ⌊3/2⌋ + ⌊2/2⌋ = 2 at e = −1, not ⌊5/2⌋.
+        let mut p = loihi(1, 4095, 0, 131_071);
+        p.formats = vec![-1];
+        let c = config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(p),
+            &[(0, 0, 3, 0, 0), (1, 0, 2, 1, 0)],
+            2,
+            vec![vec![]],
+        );
+        let mut c2 = c.clone();
+        c2.manifest.outputs[1].read = Readout::Current;
+        let mut e = Engine::new(c2);
+        let out = e.run(3, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }; 2]]);
+        let u: Vec<f32> = out[1].1.iter().map(|r| r[0]).collect();
+        assert_eq!(u, vec![64.0, 64.0, 0.0]);
+    }
+
+    /// A current that leaves 24 bits wraps, and a voltage beyond them
+    /// saturates; the engine counts both. Nine channels of mantissa 127 at
+    /// exponent 7 (127 · 2^13 = 1040384 each) bring 9363456 a step, which
+    /// wraps to 9363456 − 2^24 = −7413760 in `u` (du = 4095: no memory).
+    /// `v` (dv = 0: no leak) takes −7413760, then −14827520, clamped to
+    /// −(2^23 − 1) (the register's floor): one saturation at step 1, one
+    /// at each step after.
+    #[test]
+    fn wraps_and_saturations_are_counted_per_population() {
+        let mut p = loihi(1, 4095, 0, 131_071);
+        p.formats = vec![7];
+        let syn: Vec<_> = (0..9).map(|a| (a, 0, 127, 0, 0)).collect();
+        let c = config("loihi", "lif", 1, Params::Loihi(p), &syn, 9, vec![vec![]]);
+        let mut e = Engine::new(c);
+        let out = e.run(3, &|_| vec![vec![1.0; 9]]);
+        let v: Vec<f32> = out[1].1.iter().map(|r| r[0]).collect();
+        assert_eq!(v, vec![-7_413_760.0, -(V_MAX as f32), -(V_MAX as f32)]);
+        assert_eq!(
+            e.overflow(),
+            vec![(
+                "p".to_string(),
+                Overflow {
+                    wrapped: 3,
+                    saturated: 2
+                }
+            )]
+        );
+        // A rate-coded input above 1 (more than a spike a step) is counted
+        // on its input.
+        let mut e = Engine::new(config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(loihi(1, 4095, 0, 131_071)),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        ));
+        e.run(2, &|_| vec![vec![2.5]]);
+        assert_eq!(
+            e.overflow()[0],
+            (
+                "input x".to_string(),
+                Overflow {
+                    wrapped: 0,
+                    saturated: 2
+                }
+            )
+        );
     }
 
     #[test]

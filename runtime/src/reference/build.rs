@@ -19,6 +19,7 @@ impl Simulator {
     /// large to allocate.
     pub fn new(g: &Graph) -> Result<Self, SimError> {
         check_values(g)?;
+        check_budget(g)?;
         let order = g.schedule().map_err(|nodes| SimError::ZeroDelayCycle {
             labels: nodes.iter().map(|&n| g.label(n)).collect(),
             nodes,
@@ -26,6 +27,26 @@ impl Simulator {
         snn_ir::verify(g).map_err(SimError::Invalid)?;
         Builder::new(g).build(&order)
     }
+}
+
+/// The values of every node, the neuron state of every population (at most
+/// ten numbers a neuron) and a state's pending value, against the memory
+/// budget; delay lines and synapse tables are checked as they are made.
+fn check_budget(g: &Graph) -> Result<(), SimError> {
+    let mut total: u128 = 0;
+    for n in g.nodes() {
+        let len = u128::from(g.shape(n).len());
+        let copies = match g.op(n) {
+            Op::Population(_) => 11,
+            Op::State { .. } => 2,
+            _ => 1,
+        };
+        total += len * copies * 4;
+    }
+    snn_ir::budget::check(total, || {
+        format!("the state of {} nodes and their neurons", g.node_count())
+    })
+    .map_err(SimError::Budget)
 }
 
 /// Every tensor a node uses must carry values.
@@ -109,6 +130,7 @@ impl<'g> Builder<'g> {
         let mut outputs = Vec::new();
         let mut states = Vec::new();
         let mut populations = Vec::new();
+        let mut population_nodes = Vec::new();
         let mut projections = Vec::new();
         // (projection index, source slot, delay) for reads through a delay line.
         let mut delayed = Vec::new();
@@ -119,6 +141,7 @@ impl<'g> Builder<'g> {
             let len = self.values[slot].len();
             match g.op(n) {
                 Op::Input { name, size } => inputs.push(InputSlot {
+                    node: n,
                     name: name.clone(),
                     slot,
                     size: *size as usize,
@@ -135,6 +158,7 @@ impl<'g> Builder<'g> {
                 Op::Population(p) => {
                     self.population_of.insert(n, populations.len());
                     populations.push(Population::new(g, n, &p.model, len)?);
+                    population_nodes.push(n);
                     max_population = max_population.max(len);
                 }
                 Op::Project(p) => {
@@ -254,7 +278,10 @@ impl<'g> Builder<'g> {
             histories,
             projections,
             populations,
+            population_nodes,
+            input_peaks: None,
             current: vec![0.0; max_population],
+            ticks: g.ticks_per_step.max(1) as usize,
         })
     }
 

@@ -58,6 +58,10 @@ pub enum SimError {
         /// What went wrong.
         message: String,
     },
+    /// A buffer larger than the memory budget allows (see
+    /// [`snn_ir::budget`]).
+    #[error("{0}")]
+    Budget(snn_ir::budget::BudgetError),
     /// Input data for a name the graph has no input for.
     #[error("the graph has no input named `{name}`")]
     UnknownInput {

@@ -44,6 +44,7 @@ use snn_ir::{BinaryFn, Graph, NodeId, ProbeVar, UnaryFn};
 
 pub use error::SimError;
 pub use io::{Inputs, Outputs, Recorded};
+pub use neuron::Peak;
 
 use neuron::Population;
 use project::{Dense, Gather, History, Scatter};
@@ -74,12 +75,19 @@ pub struct Simulator {
     histories: Vec<History>,
     projections: Vec<Projector>,
     populations: Vec<Population>,
+    /// The node of each population, in the order of `populations`.
+    population_nodes: Vec<NodeId>,
+    /// When observing: the largest `|x|` each input has taken.
+    input_peaks: Option<Vec<f32>>,
     /// Scratch for a population's summed input current.
     current: Vec<f32>,
+    /// Ticks per model step ([`Graph::ticks_per_step`]).
+    ticks: usize,
 }
 
 #[derive(Clone, Debug)]
 struct InputSlot {
+    node: NodeId,
     name: String,
     slot: usize,
     size: usize,
@@ -179,13 +187,49 @@ impl Simulator {
         Some(&self.values[self.slots[k].1])
     }
 
+    /// Starts (`true`) or stops recording the largest magnitudes every
+    /// population's registers and messages and every input reach; see
+    /// [`Simulator::peaks`]. Used to calibrate a chip's number ranges.
+    pub fn observe(&mut self, on: bool) {
+        for p in &mut self.populations {
+            p.observe(on);
+        }
+        self.input_peaks = on.then(|| {
+            self.input_peaks
+                .take()
+                .unwrap_or_else(|| vec![0.0; self.inputs.len()])
+        });
+    }
+
+    /// What [`Simulator::observe`] recorded: each population's [`Peak`],
+    /// and each input's largest `|x|` (as a `Peak` with `state = sends`),
+    /// by node. Empty when not observing.
+    pub fn peaks(&self) -> Vec<(NodeId, Peak)> {
+        let mut out: Vec<(NodeId, Peak)> = self
+            .population_nodes
+            .iter()
+            .zip(&self.populations)
+            .filter_map(|(&n, p)| Some((n, p.peak()?)))
+            .collect();
+        if let Some(x) = &self.input_peaks {
+            out.extend(
+                self.inputs
+                    .iter()
+                    .zip(x)
+                    .map(|(i, &m)| (i.node, Peak { state: m, sends: m })),
+            );
+        }
+        out.sort_unstable_by_key(|(n, _)| *n);
+        out
+    }
+
     /// Total width of one input row: the inputs' sizes summed.
     pub fn input_width(&self) -> usize {
         self.inputs.iter().map(|i| i.size).sum()
     }
 
-    /// Takes one step with one row of the combined input array (every
-    /// input's columns, in [`Graph::inputs`] order).
+    /// Takes one model step (its ticks) with one row of the combined input
+    /// array (every input's columns, in [`Graph::inputs`] order).
     pub fn step(&mut self, row: &[f32]) -> Result<(), SimError> {
         if row.len() != self.input_width() {
             return Err(SimError::InputWidth {
@@ -194,12 +238,19 @@ impl Simulator {
                 layout: io::describe_layout(&self.input_layout()),
             });
         }
-        let mut at = 0;
-        self.advance(|_, dst| {
-            dst.copy_from_slice(&row[at..at + dst.len()]);
-            at += dst.len();
-        });
+        for _ in 0..self.ticks {
+            let mut at = 0;
+            self.advance(|_, dst| {
+                dst.copy_from_slice(&row[at..at + dst.len()]);
+                at += dst.len();
+            });
+        }
         Ok(())
+    }
+
+    /// Ticks per model step.
+    pub fn ticks_per_step(&self) -> usize {
+        self.ticks
     }
 
     /// Runs `steps` steps from the current time; row `k` of each input array
@@ -208,6 +259,11 @@ impl Simulator {
     pub fn run(&mut self, inputs: &Inputs, steps: usize) -> Result<Outputs, SimError> {
         let bound = inputs.bind(&self.input_layout())?;
         let mut recorded: Vec<Vec<f32>> = Vec::with_capacity(self.outputs.len());
+        let width: usize = self.outputs.iter().map(|o| self.values[o.slot].len()).sum();
+        snn_ir::budget::check_elements(steps as u128 * width as u128, 4, || {
+            format!("a recording of {steps} steps × {width} output values")
+        })
+        .map_err(SimError::Budget)?;
         for o in &self.outputs {
             let m = self.values[o.slot].len();
             let mut rec = Vec::new();
@@ -225,16 +281,11 @@ impl Simulator {
             recorded.push(rec);
         }
         for k in 0..steps {
-            self.advance(|i, dst| {
-                let a = inputs.array(bound[i]);
-                if k < a.nrows() {
-                    for (d, v) in dst.iter_mut().zip(a.row(k)) {
-                        *d = *v;
-                    }
-                } else {
-                    dst.fill(0.0);
-                }
-            });
+            // A model step is `ticks` ticks with the same row; outputs are
+            // read at its last.
+            for _ in 0..self.ticks {
+                self.advance(|i, dst| fill_row(inputs.array(bound[i]), k, dst));
+            }
             for (o, rec) in self.outputs.iter().zip(&mut recorded) {
                 rec.extend_from_slice(&self.values[o.slot]);
             }
@@ -259,7 +310,7 @@ impl Simulator {
     }
 
     /// Runs `steps` steps like [`Simulator::run`] and returns, for each node
-    /// of `nodes`, the share of steps on which each of its elements was
+    /// of `nodes`, the share of ticks on which each of its elements was
     /// non-zero: the firing rate of a spiking population, the message rate
     /// of a sigma-delta one. Used to estimate spike traffic for placement.
     pub fn activity(
@@ -282,17 +333,9 @@ impl Simulator {
             .iter()
             .map(|s| vec![0; s.map_or(0, |s| self.values[s].len())])
             .collect();
-        for k in 0..steps {
-            self.advance(|i, dst| {
-                let a = inputs.array(bound[i]);
-                if k < a.nrows() {
-                    for (d, v) in dst.iter_mut().zip(a.row(k)) {
-                        *d = *v;
-                    }
-                } else {
-                    dst.fill(0.0);
-                }
-            });
+        let ticks = self.ticks;
+        for k in 0..steps * ticks {
+            self.advance(|i, dst| fill_row(inputs.array(bound[i]), k / ticks, dst));
             for (s, c) in slots.iter().zip(&mut counts) {
                 if let Some(s) = s {
                     for (c, v) in c.iter_mut().zip(&self.values[*s]) {
@@ -301,7 +344,7 @@ impl Simulator {
                 }
             }
         }
-        let n = steps.max(1) as f32;
+        let n = (steps * self.ticks).max(1) as f32;
         Ok(counts
             .into_iter()
             .map(|c| c.into_iter().map(|c| c as f32 / n).collect())
@@ -332,6 +375,13 @@ impl Simulator {
         let t = *t;
         for (i, input) in inputs.iter().enumerate() {
             fill(i, &mut values[input.slot]);
+            if let Some(peaks) = &mut self.input_peaks {
+                for &x in &values[input.slot] {
+                    if x.abs() > peaks[i] {
+                        peaks[i] = x.abs();
+                    }
+                }
+            }
         }
         for instr in program.iter() {
             exec(
@@ -370,6 +420,17 @@ impl Simulator {
             mem::swap(&mut values[s.slot], &mut s.pending);
         }
         self.t += 1;
+    }
+}
+
+/// Row `k` of `a` into `dst`, zeros past its last row.
+fn fill_row(a: &ndarray::Array2<f32>, k: usize, dst: &mut [f32]) {
+    if k < a.nrows() {
+        for (d, v) in dst.iter_mut().zip(a.row(k)) {
+            *d = *v;
+        }
+    } else {
+        dst.fill(0.0);
     }
 }
 

@@ -3,6 +3,8 @@
 //!
 //! Large populations are updated in parallel chunks; the arithmetic of each
 //! neuron is the same either way, so results do not depend on threads.
+//! `lif` and `if` run a branch-free loop that vectorizes, with the
+//! parameters as loop constants when the population shares them.
 
 use rayon::prelude::*;
 use snn_ir::{Act, Const, Graph, Model, ModelKind, NodeId, ProbeVar, Reset};
@@ -120,39 +122,132 @@ struct Lif {
     r: Vec<u32>,
 }
 
+/// One neuron's `lif` parameters.
+#[derive(Clone, Copy, Debug)]
+struct LifAt {
+    alpha_syn: f32,
+    alpha_mem: f32,
+    threshold: f32,
+    bias: f32,
+    gain: f32,
+    v_min: f32,
+}
+
+impl LifParams {
+    /// Neuron `j`'s parameters.
+    #[inline]
+    fn at(&self, j: usize) -> LifAt {
+        LifAt {
+            alpha_syn: self.alpha_syn.at(j),
+            alpha_mem: self.alpha_mem.at(j),
+            threshold: self.threshold.at(j),
+            bias: self.bias.at(j),
+            gain: self.gain.at(j),
+            v_min: self.v_min.at(j),
+        }
+    }
+
+    /// The parameters every neuron shares, when none is per neuron.
+    fn shared(&self) -> Option<LifAt> {
+        let all = [
+            &self.alpha_syn,
+            &self.alpha_mem,
+            &self.threshold,
+            &self.bias,
+            &self.gain,
+            &self.v_min,
+        ];
+        all.iter().all(|p| p.stride == 0).then(|| self.at(0))
+    }
+}
+
+/// One `lif` neuron's step (`docs/semantics.md`), written without branches
+/// so that a loop over a population vectorizes; returns the spike. `SYN`:
+/// the current has a retention term (`lif`, not `if`); `SUB`: reset by
+/// subtraction.
+#[inline(always)]
+fn lif_neuron<const SYN: bool, const SUB: bool>(
+    q: LifAt,
+    refractory: u32,
+    x: f32,
+    i: &mut f32,
+    v: &mut f32,
+    r: &mut u32,
+) -> f32 {
+    let cur = if SYN {
+        q.alpha_syn * *i + q.gain * x
+    } else {
+        q.gain * x
+    };
+    *i = cur;
+    // During the refractory steps `v` is frozen and nothing fires; the
+    // candidate `vt` is computed anyway (and dropped) to keep the loop
+    // free of branches.
+    let frozen = *r > 0;
+    let vt = (q.alpha_mem * *v + cur + q.bias).max(q.v_min);
+    let spike = !frozen & (vt > q.threshold);
+    let after = if SUB { vt - q.threshold } else { 0.0 };
+    *v = if frozen {
+        *v
+    } else if spike {
+        after
+    } else {
+        vt
+    };
+    *r = if frozen {
+        r.wrapping_sub(1)
+    } else if spike {
+        refractory
+    } else {
+        0
+    };
+    if spike { 1.0 } else { 0.0 }
+}
+
+/// Steps neurons `off .. off + s.len()`: shared parameters as constants of
+/// the loop, else read per neuron (the same arithmetic either way). Built
+/// for AVX2 and SSE4.1 besides the baseline (their blends make the
+/// branch-free loop vectorize), picked at run time; the results are the
+/// same bits on every path (no fused multiply-adds).
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn lif_range<const SYN: bool, const SUB: bool>(
+    p: &LifParams,
+    off: usize,
+    input: &[f32],
+    s: &mut [f32],
+    i: &mut [f32],
+    v: &mut [f32],
+    r: &mut [u32],
+) {
+    let input = &input[off..off + s.len()];
+    let refractory = p.refractory;
+    let neurons = s.iter_mut().zip(input).zip(i).zip(v).zip(r);
+    match p.shared() {
+        Some(q) => {
+            for ((((s, &x), i), v), r) in neurons {
+                *s = lif_neuron::<SYN, SUB>(q, refractory, x, i, v, r);
+            }
+        }
+        None => {
+            for (k, ((((s, &x), i), v), r)) in neurons.enumerate() {
+                *s = lif_neuron::<SYN, SUB>(p.at(off + k), refractory, x, i, v, r);
+            }
+        }
+    }
+}
+
 impl Lif {
     fn step(&mut self, input: &[f32], s: &mut [f32]) {
         let p = &self.p;
         let (i, v, r) = (&mut self.i, &mut self.v, &mut self.r);
+        let range = match (p.synapse, p.reset) {
+            (true, Reset::Zero) => lif_range::<true, false>,
+            (true, Reset::Subtract) => lif_range::<true, true>,
+            (false, Reset::Zero) => lif_range::<false, false>,
+            (false, Reset::Subtract) => lif_range::<false, true>,
+        };
         chunked!(s.len(), |off, s, i, v, r| {
-            for k in 0..s.len() {
-                let j = off + k;
-                let x = input[j];
-                let cur = if p.synapse {
-                    p.alpha_syn.at(j) * i[k] + p.gain.at(j) * x
-                } else {
-                    p.gain.at(j) * x
-                };
-                i[k] = cur;
-                if r[k] > 0 {
-                    r[k] -= 1;
-                    s[k] = 0.0;
-                    continue;
-                }
-                let vt = (p.alpha_mem.at(j) * v[k] + cur + p.bias.at(j)).max(p.v_min.at(j));
-                let theta = p.threshold.at(j);
-                if vt > theta {
-                    v[k] = match p.reset {
-                        Reset::Zero => 0.0,
-                        Reset::Subtract => vt - theta,
-                    };
-                    r[k] = p.refractory;
-                    s[k] = 1.0;
-                } else {
-                    v[k] = vt;
-                    s[k] = 0.0;
-                }
-            }
+            range(p, off, input, s, i, v, r);
         });
     }
 }
@@ -264,6 +359,7 @@ struct LiParams {
     alpha_mem: Param,
     bias: Param,
     gain: Param,
+    v_min: Param,
 }
 
 #[derive(Clone, Debug)]
@@ -281,7 +377,7 @@ impl Li {
             for k in 0..out.len() {
                 let j = off + k;
                 i[k] = p.alpha_syn.at(j) * i[k] + p.gain.at(j) * input[j];
-                v[k] = p.alpha_mem.at(j) * v[k] + i[k] + p.bias.at(j);
+                v[k] = (p.alpha_mem.at(j) * v[k] + i[k] + p.bias.at(j)).max(p.v_min.at(j));
                 out[k] = v[k];
             }
         });
@@ -302,6 +398,18 @@ enum Kind {
 #[derive(Clone, Debug)]
 pub(super) struct Population {
     kind: Kind,
+    /// When observing (calibration): the largest magnitudes seen so far of
+    /// the population's registers and of what it sends.
+    peak: Option<Peak>,
+}
+
+/// The largest magnitudes a population reached: `state` over its registers
+/// (summed input and bias, current, voltage or low-passed value), `sends`
+/// over what its receivers hold from it (1 once a spiking neuron fired).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Peak {
+    pub state: f32,
+    pub sends: f32,
 }
 
 impl Population {
@@ -368,12 +476,64 @@ impl Population {
                     alpha_mem: p("alpha_mem")?,
                     bias: p("bias")?,
                     gain: p("gain")?,
+                    v_min: p("v_min")?,
                 },
                 i: zeros(),
                 v: zeros(),
             }),
         };
-        Ok(Population { kind })
+        Ok(Population { kind, peak: None })
+    }
+
+    /// Starts (or stops) recording [`Peak`]s.
+    pub(super) fn observe(&mut self, on: bool) {
+        self.peak = on.then(|| self.peak.unwrap_or_default());
+    }
+
+    pub(super) fn peak(&self) -> Option<Peak> {
+        self.peak
+    }
+
+    /// Updates the peaks after a step with input `input` and output `out`.
+    fn see(&mut self, input: &[f32], out: &[f32]) {
+        let Some(peak) = &mut self.peak else { return };
+        let mut state = peak.state;
+        let mut sends = peak.sends;
+        let m = |a: f32, b: f32| if b.abs() > a { b.abs() } else { a };
+        match &self.kind {
+            Kind::Lif(l) => {
+                let p = &l.p;
+                for (j, &o) in out.iter().enumerate() {
+                    state = m(state, l.i[j].abs() + p.bias.at(j).abs());
+                    state = m(state, l.v[j]);
+                    sends = m(sends, o);
+                }
+            }
+            Kind::Alif(a) => {
+                let p = &a.p;
+                for (j, &o) in out.iter().enumerate() {
+                    state = m(state, p.gain.at(j) * input[j] + p.bias.at(j));
+                    state = m(state, a.v[j]);
+                    sends = m(sends, o);
+                }
+            }
+            Kind::SigmaDelta(d) => {
+                let p = &d.p;
+                for (j, &o) in out.iter().enumerate() {
+                    state = m(state, p.gain.at(j) * input[j] + p.bias.at(j));
+                    state = m(state, d.h[j]);
+                    sends = m(sends, o);
+                }
+            }
+            Kind::Li(l) => {
+                for (&i, &v) in l.i.iter().zip(&l.v) {
+                    state = m(state, i);
+                    state = m(state, v);
+                    sends = m(sends, v);
+                }
+            }
+        }
+        *peak = Peak { state, sends };
     }
 
     /// One step: `input` is the summed current `I[t]`, `out` the output
@@ -385,6 +545,7 @@ impl Population {
             Kind::SigmaDelta(m) => m.step(input, out),
             Kind::Li(m) => m.step(input, out),
         }
+        self.see(input, out);
     }
 
     /// The state variable a probe reads, after this step's update.

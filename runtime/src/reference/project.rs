@@ -8,7 +8,10 @@
 //!   and sparse weights from a spiking source. Each step of the source is
 //!   added into a ring of future sums, at `t + D_ij`, which the projection
 //!   reads out at each step. The output rows are cut into one block per
-//!   thread, each with its own ring. Two routes, chosen per step:
+//!   thread, each with its own ring; a step whose active synapses are few
+//!   runs the blocks on the calling thread (handing a few thousand
+//!   additions to other threads costs more than it saves). Two routes,
+//!   chosen per step:
 //!   - by column, when at most one source in eight is nonzero: the weights
 //!     are also stored by column (CSC) per block, and each nonzero source
 //!     value is multiplied into its column, so a spike costs its fan-out
@@ -33,6 +36,10 @@ use snn_ir::tensor::SparsePattern;
 
 /// Below this many multiply-adds per step a kernel runs on one thread.
 const PAR_MIN_WORK: usize = 1 << 15;
+
+/// Below this many output rows a [`Scatter`] moves its sums out on one
+/// thread (a copy and a clear per row).
+const PAR_MIN_ROWS: usize = 1 << 17;
 
 /// Rows per parallel task for a kernel with `work` multiply-adds per step:
 /// about eight tasks per thread, at least 64 rows.
@@ -118,6 +125,8 @@ fn zeros<T: Clone + Default>(
 ) -> Result<Vec<T>, String> {
     let oom = || format!("{} does not fit in memory", what());
     let len = len.ok_or_else(oom)?;
+    snn_ir::budget::check_elements(len as u128, std::mem::size_of::<T>() as u64, &what)
+        .map_err(|e| e.to_string())?;
     let mut v = Vec::new();
     v.try_reserve_exact(len).map_err(|_| oom())?;
     v.resize(len, T::default());
@@ -490,6 +499,8 @@ const ROW_ROUTE: usize = 8;
 #[derive(Clone, Debug)]
 pub(super) struct Scatter {
     cols: usize,
+    /// Stored synapses.
+    nnz: usize,
     slots: usize,
     rows_per_block: usize,
     /// Whether zero source values may be skipped (all weights finite).
@@ -604,6 +615,7 @@ impl Scatter {
         let skip_zeros = w.iter().all(|v| v.is_finite());
         Ok(Scatter {
             cols,
+            nnz,
             slots,
             rows_per_block,
             skip_zeros,
@@ -622,74 +634,96 @@ impl Scatter {
     /// Adds the source's value at step `t` into the future sums.
     pub(super) fn scatter(&mut self, x: &[f32], t: usize) {
         let by_rows = self.choose_route(x);
+        let parallel = self.parallel(by_rows);
         let route = Route::new(by_rows, self.binary, &self.active, &self.by_row, &self.bits);
         let base = t % self.slots;
-        if self.blocks.len() == 1 {
-            self.blocks[0].add(route, x, base);
-        } else {
+        if parallel {
             self.blocks
                 .par_iter_mut()
                 .for_each(|b| b.add(route, x, base));
+        } else {
+            for b in &mut self.blocks {
+                b.add(route, x, base);
+            }
         }
     }
 
     /// Writes the sums arriving at step `t` into `out`.
     pub(super) fn take(&mut self, t: usize, out: &mut [f32]) {
         let s = t % self.slots;
-        if self.blocks.len() == 1 {
-            self.blocks[0].take(s, out);
-        } else {
+        if self.blocks.len() > 1 && out.len() >= PAR_MIN_ROWS {
             out.par_chunks_mut(self.rows_per_block)
                 .zip(self.blocks.par_iter_mut())
                 .for_each(|(out, b)| b.take(s, out));
+        } else {
+            for (out, b) in out.chunks_mut(self.rows_per_block).zip(&mut self.blocks) {
+                b.take(s, out);
+            }
         }
     }
 
-    /// `scatter(x, t)` then `take(t, out)`, in one parallel pass: for
+    /// `scatter(x, t)` then `take(t, out)`, in one pass over the blocks: for
     /// projections with zero-delay synapses, whose source is already
     /// evaluated at step `t`.
     pub(super) fn scatter_take(&mut self, x: &[f32], t: usize, out: &mut [f32]) {
         let by_rows = self.choose_route(x);
+        let parallel = self.parallel(by_rows);
         let route = Route::new(by_rows, self.binary, &self.active, &self.by_row, &self.bits);
         let s = t % self.slots;
-        if self.blocks.len() == 1 {
-            self.blocks[0].add(route, x, s);
-            self.blocks[0].take(s, out);
-        } else {
+        let add_take = |(out, b): (&mut [f32], &mut Block)| {
+            b.add(route, x, s);
+            b.take(s, out);
+        };
+        if parallel {
             out.par_chunks_mut(self.rows_per_block)
                 .zip(self.blocks.par_iter_mut())
-                .for_each(|(out, b)| {
-                    b.add(route, x, s);
-                    b.take(s, out);
-                });
+                .for_each(add_take);
+        } else {
+            out.chunks_mut(self.rows_per_block)
+                .zip(&mut self.blocks)
+                .for_each(add_take);
         }
     }
 
-    /// Collects the active columns; returns whether this step should be
-    /// summed by row instead: many active sources, or weights that are not
-    /// all finite (where skipping a zero source would drop a NaN). For the
-    /// row route, packs a binary source into bits.
+    /// Whether this step's synapses are worth spreading over the blocks'
+    /// threads: all of them on the row route, the active columns' share
+    /// on the column route. (Blocks are independent, so the sums are the
+    /// same bits either way.)
+    fn parallel(&self, by_rows: bool) -> bool {
+        let work = if by_rows {
+            self.nnz
+        } else {
+            self.active.len() * (self.nnz / self.cols.max(1))
+        };
+        self.blocks.len() > 1 && work >= PAR_MIN_WORK
+    }
+
+    /// Collects the active (nonzero) columns; returns whether this step
+    /// should be summed by row instead: many active sources, or weights
+    /// that are not all finite (where skipping a zero source would drop a
+    /// NaN). A binary source is also packed into bits, for the row route.
     fn choose_route(&mut self, x: &[f32]) -> bool {
         self.active.clear();
-        let by_rows =
-            !self.skip_zeros || x.iter().filter(|v| **v != 0.0).count() * ROW_ROUTE > self.cols;
-        if !by_rows {
-            self.active.extend(
-                x.iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != 0.0)
-                    .map(|(j, _)| j as u32),
-            );
-        }
-        if by_rows && self.binary {
-            for (word, chunk) in self.bits.iter_mut().zip(x.chunks(64)) {
-                *word = chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |w, (k, &v)| w | (u64::from(v != 0.0) << k));
+        let want_bits = self.binary;
+        // 64 sources at a time: a mask of the nonzero ones (a loop the
+        // compiler turns into vector compares), then its set bits.
+        for (c, chunk) in x.chunks(64).enumerate() {
+            let mask = chunk
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (k, &v)| m | (u64::from(v != 0.0) << k));
+            if want_bits {
+                self.bits[c] = mask;
+            }
+            if self.skip_zeros {
+                let mut m = mask;
+                while m != 0 {
+                    self.active.push((c * 64) as u32 + m.trailing_zeros());
+                    m &= m - 1;
+                }
             }
         }
-        by_rows
+        !self.skip_zeros || self.active.len() * ROW_ROUTE > self.cols
     }
 }
 

@@ -390,7 +390,9 @@ fn population_sums_its_operands_or_has_none() {
 #[test]
 fn large_population_updates_in_parallel_like_single_neurons() {
     // 40,000 lif neurons (more than one parallel chunk) with bias j / 40,000
-    // and no input; each must behave like a lone neuron with its bias.
+    // and no input; each must behave like a lone neuron with its bias. The
+    // population takes the per-neuron parameter loop, a lone neuron the
+    // shared-parameter one: both must give the same bits.
     const N: u32 = 40_000;
     let bias: Vec<f32> = (0..N).map(|j| j as f32 / N as f32).collect();
     let params = |b: ParamValue| {
