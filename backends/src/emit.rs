@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use snn_ir::{Const, Graph, ModelKind, NodeId, Op, ParamValue, QuantKind, Reset};
+use snn_ir::{Const, Graph, ModelKind, NodeId, Op, ParamValue, ProbeVar, QuantKind, Reset};
 use snn_passes::place::Placement;
 use snn_runtime::config::{
     Adaptive, Config, Core, Encoder, Energy, Group, InputMap, LoihiGroup, Manifest, OutputMap,
@@ -207,7 +207,7 @@ pub fn emit(
         for axon in &c.axons {
             axon_graded.push(match axon.source {
                 Source::Neuron { pop, .. } => graded_pop(pop),
-                Source::Input { .. } => backend != "truenorth",
+                Source::Input { .. } => graded_inputs(backend),
             });
             for s in &axon.synapses {
                 let q = g.quant(s.projection);
@@ -314,15 +314,15 @@ pub fn emit(
         inputs.push(InputMap {
             name: name.clone(),
             size: *size,
-            encoder: if backend == "truenorth" {
-                Encoder::Rate
-            } else {
+            encoder: if graded_inputs(backend) {
                 Encoder::SigmaDelta { threshold: 0.0 }
-            },
-            scale: if backend == "truenorth" {
-                1.0
             } else {
+                Encoder::Rate
+            },
+            scale: if graded_inputs(backend) {
                 INPUT_STEP
+            } else {
+                1.0
             },
             routes,
         });
@@ -343,8 +343,18 @@ pub fn emit(
                     _ => Readout::Spikes,
                 },
             ),
-            Op::Probe(_) => match g.arg(src, 0) {
-                Some(pop) => (pop, Readout::Voltage),
+            // A probe reads the variable it names: `v` the voltage (a
+            // sigma-delta neuron's low-passed value), `i` the current, `b`
+            // the adaptation.
+            Op::Probe(var) => match g.arg(src, 0) {
+                Some(pop) => (
+                    pop,
+                    match var {
+                        ProbeVar::V => Readout::Voltage,
+                        ProbeVar::I => Readout::Current,
+                        ProbeVar::B => Readout::Adaptation,
+                    },
+                ),
                 None => continue,
             },
             _ => {
@@ -356,14 +366,24 @@ pub fn emit(
                 ));
             }
         };
+        if read == Readout::Current && backend == "truenorth" {
+            return Err(err(
+                Some(out),
+                format!(
+                    "output `{name}` reads a current, but TrueNorth neurons have none: their synaptic input goes straight into the potential"
+                ),
+            ));
+        }
         let homes = lay
             .home
             .get(&pop)
             .ok_or_else(|| err(Some(pop), "population not placed"))?;
-        let s = if backend == "seneca" {
-            1.0
-        } else {
-            scale_of(pop)? as f32
+        let s = match (backend, read) {
+            ("seneca", _) => 1.0,
+            // Loihi's adaptation compartment counts in 4096ths of one
+            // spike's worth (`b ← b (1 − ρ) + ρ s` with 12-bit ρ).
+            (_, Readout::Adaptation) => 1.0 / 4096.0,
+            _ => scale_of(pop)? as f32,
         };
         outputs.push(OutputMap {
             name: name.clone(),
@@ -382,6 +402,7 @@ pub fn emit(
             chips: p.chips_used,
             cores: cores.len() as u32,
             timestep_us: g.timestep.as_secs_f64() * 1e6,
+            ticks_per_step: g.ticks_per_step.max(1),
             source_hash: source_hash.into(),
             order: order.into_iter().map(|(_, c, gi)| (c, gi)).collect(),
             inputs,
@@ -390,6 +411,13 @@ pub fn emit(
         },
         cores,
     })
+}
+
+/// Whether the chip's inputs can carry values: Loihi 2 and SENeCA send
+/// graded events; Loihi 1 and TrueNorth spikes carry none, so their inputs
+/// are rate-coded (exact for inputs of 0 and 1, one spike a step at most).
+fn graded_inputs(backend: &str) -> bool {
+    !matches!(backend, "loihi" | "truenorth")
 }
 
 fn c_formats_index(formats: &[i8], exp: i8) -> u8 {
@@ -568,10 +596,15 @@ fn group(
                     .iter()
                     .map(|&b| ((b as f64) / s).round() as i32)
                     .collect(),
-                alpha: per("threshold")
-                    .iter()
-                    .map(|&t| ((t as f64) / s).floor() as i32)
-                    .collect(),
+                alpha: if kind == ModelKind::Li {
+                    // An integrator: it never fires.
+                    vec![snn_passes::quantize::truenorth::ALPHA_MAX as i32; n]
+                } else {
+                    per("threshold")
+                        .iter()
+                        .map(|&t| ((t as f64) / s).floor() as i32)
+                        .collect()
+                },
                 beta: vec![beta; n],
                 gamma: if reset_subtract(g, pop) { 1 } else { 0 },
                 reset_value: OFFSET,
