@@ -33,6 +33,11 @@ impl Report {
         }
     }
 
+    /// A report of a request over the memory budget (E0206).
+    pub fn budget(e: snn_ir::budget::BudgetError) -> Self {
+        Report::error("E0206", e.to_string())
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diags.iter().any(Diagnostic::is_error)
     }
@@ -62,22 +67,25 @@ impl Report {
     }
 }
 
-/// Reads and lowers `path`: a `.snn` source, or an `.ir` dump (any other
-/// extension is read as source). On success, also returns the warnings.
+/// Reads and lowers `path`: a `.snn` source, an `.ir` dump, or a `.nir`
+/// graph (imported with its metadata's time step and forward Euler; any
+/// other extension is read as source). On success, also returns the
+/// warnings.
 pub fn load(path: &Path) -> Result<(Graph, Report), Report> {
     let name = path.to_string_lossy().into_owned();
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    if path.extension().is_some_and(|e| e == "nir") {
+        if !path.exists() {
             return Err(Report::error(
                 "E0200",
                 format!("cannot read {name}: no such file"),
             ));
         }
-        Err(e) => return Err(Report::error("E0200", format!("cannot read {name}: {e}"))),
-    };
-    if path.extension().is_some_and(|e| e == "ir") {
-        return load_dump(&name, text);
+        return crate::nir::load(path, None, crate::nir::Discretize::Euler);
+    }
+    let dump = path.extension().is_some_and(|e| e == "ir");
+    let text = read_model(path, &name, if dump { PER_BYTE_DUMP } else { PER_BYTE })?;
+    if dump {
+        return load_dump(path, &name, text);
     }
     let (file, mut diags) = syntax::parse(&text);
     let source = Some(SourceFile { name, text });
@@ -103,17 +111,105 @@ pub fn load(path: &Path) -> Result<(Graph, Report), Report> {
                 }
                 return Err(r);
             }
+            if let Err(long) = snn_ir::limits::check_chains(&g) {
+                let mut r = report;
+                let mut d = chain_error(&g, long);
+                if let Some(span) = g.span(long.node) {
+                    d = d.label(span, "the chain ends here");
+                }
+                r.diags.push(d);
+                return Err(r);
+            }
             Ok((g, report))
         }
         None => Err(report),
     }
 }
 
-fn load_dump(name: &str, text: String) -> Result<(Graph, Report), Report> {
-    let mut loader = FileLoader::default();
+/// E0013 for a chain of per-step operations longer than the limit.
+fn chain_error(g: &Graph, long: snn_ir::limits::ChainTooLong) -> Diagnostic {
+    Diagnostic::error(
+        "E0013",
+        format!(
+            "{} is computed through a chain of {} operations in one step, more than {}",
+            g.label(long.node),
+            long.length,
+            snn_ir::limits::MAX_CHAIN
+        ),
+    )
+    .help("a chain runs through `let`s and the operations they name; compute it in fewer, wider steps, or through a state")
+    .note("see \"Limits\" in docs/language.md")
+}
+
+/// Tokens, syntax tree and the first lowering of a model take at most this
+/// much memory per byte of its text (a chain `x+x+…` takes about 150).
+const PER_BYTE: u128 = 256;
+/// The same for an IR dump: a line of numbers takes about 30 bytes per
+/// byte while it is read.
+const PER_BYTE_DUMP: u128 = 64;
+
+/// The text of a model file, read only as far as the memory budget allows
+/// for its size (a device such as `/dev/zero` never ends).
+fn read_model(path: &Path, name: &str, per_byte: u128) -> Result<String, Report> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| {
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "no such file".to_string()
+        } else {
+            e.to_string()
+        };
+        Report::error("E0200", format!("cannot read {name}: {why}"))
+    };
+    let most = snn_ir::budget::limit() as u128 / per_byte;
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(most as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    if bytes.len() as u128 > most {
+        return Err(Report::error(
+            "E0206",
+            format!(
+                "{name} is longer than the {} of text the memory budget of {} allows for a model ({per_byte} bytes per byte of text) (--max-memory)",
+                snn_ir::budget::Bytes(most),
+                snn_ir::budget::Bytes(snn_ir::budget::limit() as u128)
+            ),
+        ));
+    }
+    snn_ir::budget::check(bytes.len() as u128 * per_byte, || {
+        format!(
+            "reading {name} ({})",
+            snn_ir::budget::Bytes(bytes.len() as u128)
+        )
+    })
+    .map_err(Report::budget)?;
+    String::from_utf8(bytes).map_err(|e| {
+        Report::error(
+            "E0200",
+            format!(
+                "cannot read {name}: it is not UTF-8 text (byte {} is not valid)",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+fn load_dump(path: &Path, name: &str, text: String) -> Result<(Graph, Report), Report> {
+    let mut loader = FileLoader::for_dump(path);
     match snn_ir::text::parse(&text, &mut loader) {
-        Ok(g) => match snn_ir::verify(&g) {
-            Ok(()) => Ok((g, Report::default())),
+        Ok(g) => match snn_ir::verify(&g).and_then(|()| finite(&g)) {
+            Ok(()) => match snn_ir::limits::check_chains(&g) {
+                Ok(()) => Ok((g, Report::default())),
+                Err(long) => {
+                    let mut d = chain_error(&g, long);
+                    d.code = "E0201";
+                    d.message = format!("{name}: {}", d.message);
+                    Err(Report {
+                        source: None,
+                        diags: vec![d],
+                    })
+                }
+            },
             Err(errors) => {
                 let diags = errors
                     .into_iter()
@@ -130,6 +226,21 @@ fn load_dump(name: &str, text: String) -> Result<(Graph, Report), Report> {
             format!("{name}:{}:{}: {}", e.line, e.col, e.message),
         )),
     }
+}
+
+/// Every float tensor of a dump holds finite numbers (the front end checks
+/// the same of a model's tensors, as E0124).
+fn finite(g: &Graph) -> Result<(), Vec<snn_ir::VerifyError>> {
+    for (id, t) in g.tensors() {
+        if let Some((at, value)) = t.non_finite() {
+            let at: Vec<String> = at.iter().map(u64::to_string).collect();
+            return Err(vec![snn_ir::VerifyError {
+                node: None,
+                message: format!("tensor {id} holds {value} at [{}]", at.join(", ")),
+            }]);
+        }
+    }
+    Ok(())
 }
 
 /// The directory that holds `path` (for resolving relative file names).

@@ -95,6 +95,17 @@ pub enum ArrayError {
         /// The names the file does have, in file order, for suggestions.
         available: Vec<String>,
     },
+    /// Reading the array would take more memory than the budget allows
+    /// (nothing was read).
+    #[error("cannot read {}: {error}", Place(.file, .name.as_deref()))]
+    Budget {
+        /// The path as given.
+        file: PathBuf,
+        /// The array's name (absent for a `.npy` file).
+        name: Option<String>,
+        /// How much was asked, and the budget.
+        error: snn_ir::budget::BudgetError,
+    },
     /// An array handed to a writer cannot be written as it is (nothing was
     /// written).
     #[error("cannot write {}{}: {reason}", In(.name.as_deref()), .file.display())]
@@ -296,6 +307,30 @@ impl<'a> Ctx<'a> {
             file: self.file.to_path_buf(),
             source: Arc::new(e),
         }
+    }
+
+    /// Checks that an array of `count` elements of `dtype`, held `copies`
+    /// times over while it is decoded, fits in the memory budget.
+    pub fn budget(
+        &self,
+        shape: &[usize],
+        dtype: Element,
+        count: usize,
+        copies: u64,
+    ) -> Result<(), ArrayError> {
+        let per = match dtype {
+            Element::Bool => 1,
+            Element::F16 | Element::BF16 | Element::F32 => 4,
+            _ => 8,
+        };
+        snn_ir::budget::check_elements(count as u128, per * copies, || {
+            format!("its data ({} {})", dtype.name(), bracketed(shape))
+        })
+        .map_err(|error| ArrayError::Budget {
+            file: self.file.to_path_buf(),
+            name: self.name(),
+            error,
+        })
     }
 
     pub fn too_large(&self, at: Vec<usize>, value: u64) -> ArrayError {

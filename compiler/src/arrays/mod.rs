@@ -461,6 +461,24 @@ impl ArrayFile {
         }
     }
 
+    /// The shape and element type of the array `name`, read from its header
+    /// without its data (so that a caller can check them before paying for
+    /// the data). A missing name is an [`ArrayError::MissingArray`].
+    pub fn header(&mut self, name: &str) -> Result<(Vec<usize>, Element), ArrayError> {
+        if !self.contains(name) {
+            return Err(ArrayError::MissingArray {
+                file: self.path.clone(),
+                name: name.to_string(),
+                available: self.names(),
+            });
+        }
+        match &mut self.source {
+            Source::Npy(f) => f.header(&self.path),
+            Source::Npz(f) => f.header(&self.path, name),
+            Source::Safetensors(f) => f.header(&self.path, name),
+        }
+    }
+
     /// Reads the array `name`. A missing name is an
     /// [`ArrayError::MissingArray`] that lists the names there are.
     pub fn get(&mut self, name: &str) -> Result<Array, ArrayError> {

@@ -84,6 +84,14 @@ impl NpyFile {
         &self.name
     }
 
+    /// The array's shape and element type, from its header alone.
+    pub fn header(&mut self, path: &Path) -> Result<(Vec<usize>, Element), ArrayError> {
+        let ctx = Ctx::file(path);
+        self.file.rewind().map_err(|e| ctx.read(e))?;
+        let h = read_header(&mut BufReader::new(&mut self.file), ctx)?;
+        Ok((h.shape, h.dtype))
+    }
+
     /// Reads the array.
     pub fn read(&mut self, path: &Path) -> Result<Array, ArrayError> {
         let ctx = Ctx::file(path);
@@ -111,7 +119,20 @@ pub(super) fn read_array<R: Read>(
         if there < bytes {
             return Err(ctx.malformed(truncated(bytes, there)));
         }
+        if there > bytes {
+            return Err(ctx.malformed(format!(
+                "{} bytes follow the array's {bytes} bytes of data",
+                there - bytes
+            )));
+        }
     }
+    // A Fortran-order array is held twice while it is reordered.
+    ctx.budget(
+        &shape,
+        header.dtype,
+        count,
+        if header.fortran { 2 } else { 1 },
+    )?;
     let values = codec::read_values(r, header.dtype, header.order, count).map_err(|e| match e {
         DataError::TooLarge { index, value } if header.fortran => {
             // `index` counts in Fortran order: the first index fastest.

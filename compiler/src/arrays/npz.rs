@@ -14,11 +14,13 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 use super::atomic::write_atomically;
 use super::codec::{self, byte_len};
 use super::error::{ArrayError, Ctx};
-use super::{Array, check_unique, npy};
+use super::{Array, Element, check_unique, npy};
 
 /// An opened `.npz` archive.
 pub(super) struct NpzFile {
     archive: ZipArchive<File>,
+    /// The archive's length in bytes.
+    len: u64,
     /// Array names and their entry indices, in archive order.
     entries: Vec<(String, usize)>,
 }
@@ -38,6 +40,7 @@ fn zip_error(ctx: Ctx<'_>, e: ZipError) -> ArrayError {
 impl NpzFile {
     /// Reads the archive's directory.
     pub fn open(path: &Path, file: File) -> Result<NpzFile, ArrayError> {
+        let len = file.metadata().map_err(|e| Ctx::file(path).read(e))?.len();
         let archive = ZipArchive::new(file).map_err(|e| zip_error(Ctx::file(path), e))?;
         let entries = (0..archive.len())
             .filter_map(|i| {
@@ -45,7 +48,11 @@ impl NpzFile {
                 Some((name.strip_suffix(".npy")?.to_string(), i))
             })
             .collect();
-        Ok(NpzFile { archive, entries })
+        Ok(NpzFile {
+            archive,
+            len,
+            entries,
+        })
     }
 
     /// The array names, in archive order.
@@ -63,6 +70,28 @@ impl NpzFile {
         self.entries.iter().any(|(n, _)| n == name)
     }
 
+    /// The shape and element type of the array `name`, from its `.npy`
+    /// header alone (which [`contains`](Self::contains) said is there).
+    pub fn header(&mut self, path: &Path, name: &str) -> Result<(Vec<usize>, Element), ArrayError> {
+        let ctx = Ctx::array(path, name);
+        let Some(&(_, index)) = self.entries.iter().find(|(n, _)| n == name) else {
+            return Err(ctx.malformed("the entry is missing"));
+        };
+        let mut entry = self
+            .archive
+            .by_index(index)
+            .map_err(|e| zip_error(ctx, e))?;
+        check_sizes(
+            ctx,
+            self.len,
+            entry.compression(),
+            entry.size(),
+            entry.compressed_size(),
+        )?;
+        let h = npy::read_header(&mut BufReader::new(&mut entry), ctx)?;
+        Ok((h.shape, h.dtype))
+    }
+
     /// Reads the array `name` (which [`contains`](Self::contains) said is
     /// there; if not, it is reported as a malformed archive).
     pub fn read(&mut self, path: &Path, name: &str) -> Result<Array, ArrayError> {
@@ -75,11 +104,53 @@ impl NpzFile {
             .by_index(index)
             .map_err(|e| zip_error(ctx, e))?;
         let size = entry.size();
+        check_sizes(
+            ctx,
+            self.len,
+            entry.compression(),
+            size,
+            entry.compressed_size(),
+        )?;
         let mut reader = BufReader::new(&mut entry);
         let array = npy::read_array(&mut reader, ctx, Some(size))?;
         // Read to the end, where the zip reader checks the CRC.
         io::copy(&mut reader, &mut io::sink()).map_err(|e| ctx.read(e))?;
         Ok(array)
+    }
+}
+
+/// The most bytes one deflated byte can stand for (a run of 258 equal
+/// bytes per 2-bit code, as zlib's documentation puts it: 1032 to 1).
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Checks an entry's declared sizes against the archive before any of its
+/// data is read: its compressed bytes must lie in the archive, a stored
+/// entry is as long as its data, and a deflated one cannot stand for more
+/// than deflate can encode in its compressed bytes.
+fn check_sizes(
+    ctx: Ctx<'_>,
+    archive: u64,
+    method: CompressionMethod,
+    size: u64,
+    compressed: u64,
+) -> Result<(), ArrayError> {
+    if compressed > archive {
+        return Err(ctx.malformed(format!(
+            "the entry claims {compressed} compressed bytes, but the archive has {archive}"
+        )));
+    }
+    match method {
+        CompressionMethod::Stored if size != compressed => Err(ctx.malformed(format!(
+            "the stored entry claims {size} bytes of data but takes {compressed} in the archive"
+        ))),
+        CompressionMethod::Deflated
+            if size > compressed.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(1024) =>
+        {
+            Err(ctx.malformed(format!(
+                "the entry claims {size} bytes of data, more than its {compressed} deflated bytes can hold"
+            )))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -97,6 +97,16 @@ impl SafetensorsFile {
         self.metadata.info(name).is_some()
     }
 
+    /// The shape and element type of the tensor `name`, from the header.
+    pub fn header(&self, path: &Path, name: &str) -> Result<(Vec<usize>, Element), ArrayError> {
+        let ctx = Ctx::array(path, name);
+        let Some(info) = self.metadata.info(name) else {
+            return Err(ctx.malformed("the tensor is missing"));
+        };
+        let dtype = element(info.dtype).ok_or_else(|| ctx.unsupported(dtype_name(info.dtype)))?;
+        Ok((info.shape.clone(), dtype))
+    }
+
     /// Reads the tensor `name` (which [`contains`](Self::contains) said is
     /// there; if not, it is reported as a malformed file).
     pub fn read(&mut self, path: &Path, name: &str) -> Result<Array, ArrayError> {
@@ -108,6 +118,7 @@ impl SafetensorsFile {
         let shape = info.shape.clone();
         // The crate checked that the byte range matches shape and dtype.
         let count = element_count(&shape).ok_or_else(|| ctx.malformed("the shape is too large"))?;
+        ctx.budget(&shape, dtype, count, 1)?;
         let (start, end) = info.data_offsets;
         self.file
             .seek(SeekFrom::Start(self.data_start + start as u64))

@@ -1,7 +1,8 @@
 //! `snnc bench`: generate a large random network from seeded initializers and
 //! measure parse + lower time, the pass pipeline, placement (cores against
 //! the lower bound, traffic against in-order packing), peak memory, and
-//! reference throughput.
+//! reference throughput; with `--runtime`, the chip runtimes instead
+//! (`bench_runtime.rs`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,121 +24,31 @@ pub struct Args {
     /// Reference simulation steps to time.
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
-    /// Keep the generated `.snn` file here instead of a temporary directory.
+    /// Keep the generated `.snn` file (with `--runtime`: every network's
+    /// files) here instead of a temporary directory.
     #[arg(long)]
     pub keep: Option<PathBuf>,
-    /// Time this backend's pass pipeline (fold, legalize, quantize, delays).
-    #[arg(long, default_value = "loihi")]
-    pub backend: String,
+    /// Time this backend's pass pipeline (fold, legalize, quantize, delays);
+    /// default `loihi`. With `--runtime`: run only this backend (default:
+    /// every backend).
+    #[arg(long)]
+    pub backend: Option<String>,
     /// Chips of the system placed on (a number or a board name).
     #[arg(long, default_value = "pohoiki-springs")]
     pub chips: String,
     /// Seconds the placement solver may take.
     #[arg(long, default_value_t = 30.0)]
     pub place_time: f64,
-    /// Instead, time the chip runtime (single thread) on the Brette et al.
-    /// CUBA network (4000 LIF, 80 inputs each) and on a 100k-neuron /
-    /// 10M-synapse network, compiled for `--backend`.
+    /// Instead, time the chip runtime (one thread) of every backend and the
+    /// float reference on five networks: the Brette et al. CUBA network as
+    /// a benchmark and as a user writes it (weights from dense `.npz`
+    /// blocks), a low-rate and a high-rate network, and 100k neurons / 10M
+    /// synapses; prints synaptic events/s and neuron updates/s.
     #[arg(long)]
     pub runtime: bool,
     /// Steps the runtime benchmarks run.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 1000)]
     pub runtime_steps: usize,
-}
-
-/// The Brette et al. (2007) CUBA benchmark: 3200 excitatory and 800
-/// inhibitory LIF neurons, each receiving from 2% of all (80 inputs),
-/// driven by a bias above threshold so that activity is sustained.
-pub fn cuba_source() -> String {
-    "timestep 1ms;\n\
-     population e: lif[3200] { tau_mem = 20ms; tau_syn = 5ms; threshold = 1.0; bias = 0.06; refractory = 5; }\n\
-     population i: lif[800] { tau_mem = 20ms; tau_syn = 10ms; threshold = 1.0; bias = 0.06; refractory = 5; }\n\
-     e -> e { weight = sparse(density=0.02, values=0.02, seed=1); }\n\
-     e -> i { weight = sparse(density=0.02, values=0.02, seed=2); }\n\
-     i -> e { weight = sparse(density=0.02, values=-0.1, seed=3); }\n\
-     i -> i { weight = sparse(density=0.02, values=-0.1, seed=4); }\n\
-     output spikes = e;\n"
-        .to_string()
-}
-
-/// A recurrent LIF network of `n` neurons with `fan_in` random inputs each.
-pub fn recurrent_source(n: u64, fan_in: u64) -> String {
-    let density = fan_in as f64 / n as f64;
-    format!(
-        "timestep 1ms;\n\
-         population p: lif[{n}] {{ tau_mem = 20ms; tau_syn = 5ms; threshold = 1.0; bias = 0.06; refractory = 5; }}\n\
-         p -> p {{ weight = sparse(density={density:e}, values=normal(mean=0, std=0.02), seed=7); }}\n\
-         output spikes = p;\n"
-    )
-}
-
-/// Compiles `source` for `backend` in memory and times the runtime on it.
-fn runtime_case(name: &str, source: &str, backend: &str, steps: usize) -> Result<(), Report> {
-    let dir = std::env::temp_dir().join(format!("snnc-bench-rt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Report::error("E0202", e.to_string()))?;
-    let path = dir.join(format!("{name}.snn"));
-    std::fs::write(&path, source).map_err(|e| Report::error("E0202", e.to_string()))?;
-    let loaded = driver::load(&path);
-    let _ = std::fs::remove_dir_all(&dir);
-    let (g, _) = loaded?;
-    let target = snn_backends::target(backend)
-        .ok_or_else(|| Report::error("E0203", format!("no backend `{backend}`")))?;
-    let spec = snn_backends::chip(backend).ok_or_else(|| Report::error("E0203", "no chip"))?;
-    let t = Instant::now();
-    let compiled = snn_passes::run(
-        g,
-        &snn_passes::pipeline(target),
-        target,
-        &snn_passes::Options::default(),
-        &mut |_| {},
-    )
-    .map_err(|d| {
-        Report::error(
-            "E0900",
-            d.iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
-    let opts = snn_passes::place::PlaceOptions {
-        chips: 1024,
-        ..Default::default()
-    };
-    let placement = snn_passes::place::place(&compiled.graph, spec, &opts).map_err(|d| {
-        Report::error(
-            "E0900",
-            d.iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
-    let config = super::compile::emit(&path, &compiled.graph, &placement, backend)
-        .map_err(|d| Report::error("E0900", d.message))?;
-    let compile_s = t.elapsed().as_secs_f64();
-    let synapses: u64 = config
-        .cores
-        .iter()
-        .map(|(_, s)| s.target.len() as u64)
-        .sum();
-    let mut engine = snn_runtime::engine::Engine::new(config);
-    let t = Instant::now();
-    for _ in 0..steps {
-        engine.step(&[]);
-    }
-    let run_s = t.elapsed().as_secs_f64();
-    let s = &engine.stats;
-    println!(
-        "{name} on {backend}: {} neurons, {synapses} synapses, {} cores; compiled in {compile_s:.2} s; \
-         {steps} steps in {run_s:.3} s: {} spikes, {} synaptic events, {:.1} M synaptic events/s (one thread)",
-        s.neuron_updates / steps.max(1) as u64,
-        placement.cores.len(),
-        s.spikes,
-        s.synaptic_events,
-        s.synaptic_events as f64 / run_s / 1e6
-    );
-    Ok(())
 }
 
 /// The benchmark network: 1,000 inputs with a sparse fan-in, a recurrent LIF
@@ -173,9 +84,9 @@ pub fn peak_rss() -> Option<u64> {
 
 /// Places the compiled benchmark network and prints cores against the
 /// lower bound and traffic against in-order packing.
-fn place(g: &snn_ir::Graph, args: &Args) -> Result<(), Report> {
-    let spec = snn_backends::chip(&args.backend)
-        .ok_or_else(|| Report::error("E0203", format!("no chip `{}`", args.backend)))?;
+fn place(g: &snn_ir::Graph, backend: &str, args: &Args) -> Result<(), Report> {
+    let spec = snn_backends::chip(backend)
+        .ok_or_else(|| Report::error("E0203", format!("no chip `{backend}`")))?;
     let chips = super::compile::chips_arg(spec, &args.chips)?;
     let options = snn_passes::place::PlaceOptions {
         chips,
@@ -227,15 +138,22 @@ fn gib(b: Option<u64>) -> String {
 
 pub fn run(args: Args) -> Outcome {
     if args.runtime {
-        runtime_case("cuba", &cuba_source(), &args.backend, args.runtime_steps)?;
-        runtime_case(
-            "recurrent-100k",
-            &recurrent_source(100_000, 100),
-            &args.backend,
-            args.runtime_steps,
-        )?;
-        return Ok(Report::default());
+        let backends: Vec<&str> = match &args.backend {
+            Some(b) if snn_backends::NAMES.contains(&b.as_str()) => vec![b.as_str()],
+            Some(b) => {
+                return Err(Report::error(
+                    "E0203",
+                    format!(
+                        "unknown backend `{b}`; the backends are {}",
+                        snn_backends::NAMES.join(", ")
+                    ),
+                ));
+            }
+            None => snn_backends::NAMES.to_vec(),
+        };
+        return super::bench_runtime::run(&backends, args.runtime_steps, args.keep.as_ref());
     }
+    let backend = args.backend.clone().unwrap_or_else(|| "loihi".into());
     if args.neurons == 0 || args.synapses > args.neurons * args.neurons {
         return Err(Report::error(
             "E0300",
@@ -275,12 +193,12 @@ pub fn run(args: Args) -> Outcome {
         gib(lower_peak)
     );
 
-    let target = snn_backends::target(&args.backend).ok_or_else(|| {
+    let target = snn_backends::target(&backend).ok_or_else(|| {
         Report::error(
             "E0203",
             format!(
                 "unknown backend `{}`; the backends are {}",
-                args.backend,
+                backend,
                 snn_backends::NAMES.join(", ")
             ),
         )
@@ -308,7 +226,7 @@ pub fn run(args: Args) -> Outcome {
                 per.join(", "),
                 gib(peak_rss())
             );
-            place(&o.graph, &args)?;
+            place(&o.graph, &backend, &args)?;
         }
         Err(d) => {
             let msgs: Vec<String> = d.iter().map(|d| d.message.clone()).collect();
@@ -360,4 +278,33 @@ pub fn run(args: Args) -> Outcome {
         gib(peak_rss())
     );
     Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_bench_rejects_an_unknown_backend_before_it_writes_anything() {
+        let keep = std::env::temp_dir().join(format!("snnc-bench-none-{}", std::process::id()));
+        let args = Args {
+            neurons: 1,
+            synapses: 0,
+            steps: 1,
+            keep: Some(keep.clone()),
+            backend: Some("spinnaker".into()),
+            chips: "1".into(),
+            place_time: 1.0,
+            runtime: true,
+            runtime_steps: 1,
+        };
+        let err = run(args).expect_err("an unknown backend is an error");
+        assert_eq!(err.diags.len(), 1);
+        assert_eq!(err.diags[0].code, "E0203");
+        assert_eq!(
+            err.diags[0].message,
+            "unknown backend `spinnaker`; the backends are loihi, loihi2, seneca, truenorth"
+        );
+        assert!(!keep.exists());
+    }
 }

@@ -20,7 +20,8 @@ pub fn run(args: Args) -> Outcome {
     Ok(warnings)
 }
 
-/// One line: time step, inputs, neurons, synapses, states, outputs.
+/// One line: time step, inputs, neurons, synapses (nonzero weights, as the
+/// passes and placement count them), states, outputs.
 pub fn summary(g: &Graph) -> String {
     let mut inputs = 0u64;
     let mut input_width = 0u64;
@@ -42,7 +43,7 @@ pub fn summary(g: &Graph) -> String {
             }
             Op::Project(p) => {
                 projections += 1;
-                synapses += g.tensor(p.weights).stored();
+                synapses += g.tensor(p.weights).nonzeros();
             }
             Op::State { .. } => states += 1,
             Op::Output { .. } => outputs += 1,

@@ -13,7 +13,7 @@ use snn_ir::Graph;
 use snn_ir::chip::ChipSpec;
 use snn_passes::PassReport;
 use snn_passes::place::{self, PlaceOptions, Placement};
-use snn_runtime::reference::{Inputs, simulate};
+use snn_runtime::reference::Inputs;
 
 use super::passes::{self, PassArgs};
 use super::{Outcome, write_atomic};
@@ -32,10 +32,16 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub report_json: Option<PathBuf>,
     /// Input for measuring the deviation from float (`[T, N]` .npy or
-    /// named .npz); default: `input.npy` next to the model, else a seeded
-    /// random input of 50 steps.
+    /// named .npz); default: `input.npy` next to the model, else 50 steps
+    /// of seeded uniform noise in [0, 1). The chip configuration runs on the
+    /// built-in runtime for exactly the input's rows (see `--steps`),
+    /// compared with the float reference: the same figures as `compare`.
     #[arg(long, value_name = "X.npy")]
     pub input: Option<PathBuf>,
+    /// Steps of the deviation run: more than the input's rows feed zeros
+    /// after them, fewer cut them (the report says which).
+    #[arg(long, value_name = "T")]
+    pub steps: Option<usize>,
     /// The system to place on: a number of chips, or a named board
     /// (e.g. `nahuku-32` for Loihi, `ns16e` for TrueNorth).
     #[arg(long, value_name = "N|BOARD", default_value = "1")]
@@ -49,17 +55,9 @@ pub struct Args {
     /// atomically; see docs/formats.md); run it with `snnc run DIR`.
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// The deviation of one output from the float model.
-#[derive(Serialize)]
-pub struct Deviation {
-    pub output: String,
-    pub max_abs_error: f64,
-    pub mean_abs_error: f64,
-    /// Largest magnitude of the float output, for scale.
-    pub float_max_abs: f64,
-    pub correlation: Option<f64>,
+    /// Also write the network as lava-dl netx HDF5 (Loihi 2; docs/formats.md).
+    #[arg(long, value_name = "OUT.net")]
+    pub netx: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -68,10 +66,16 @@ struct JsonReport<'a> {
     backend: &'a str,
     passes: &'a [PassReport],
     placement: &'a Placement,
-    deviation: &'a [Deviation],
+    /// What the input was and how many steps ran.
+    deviation_input: &'a str,
+    deviation: &'a [super::fidelity::Agreement],
+    /// Per population (and input): values that wrapped or saturated on the
+    /// chip during the deviation run.
+    overflow: std::collections::BTreeMap<String, (u64, u64)>,
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(mut args: Args) -> Outcome {
+    args.passes.sample = passes::sample_input(&args.file, args.input.as_deref());
     let start = Instant::now();
     let (g, mut report) = driver::load(&args.file)?;
     let lower_time = start.elapsed();
@@ -118,7 +122,7 @@ pub fn run(args: Args) -> Outcome {
         None
     };
     let rates = match (&inputs, user_input) {
-        (Some(x), true) => rates(&outcome.graph, x)?,
+        (Some((x, _)), true) => rates(&outcome.graph, x)?,
         _ => place::traffic::Rates::new(),
     };
     let options = PlaceOptions {
@@ -134,21 +138,40 @@ pub fn run(args: Args) -> Outcome {
             return Err(report);
         }
     };
-    if let Some(dir) = &args.out {
-        let config = match emit(&args.file, &outcome.graph, &placement, target.name) {
-            Ok(c) => c,
+    let config = if args.out.is_some() || wants_report {
+        match emit(&args.file, &outcome.graph, &placement, target.name) {
+            Ok(c) => Some(c),
             Err(d) => {
                 passes::extend(&mut report, &[*d]);
                 return Err(report);
             }
-        };
+        }
+    } else {
+        None
+    };
+    if let (Some(dir), Some(config)) = (&args.out, &config) {
         config
             .write(dir)
             .map_err(|e| Report::error("E0202", e.to_string()))?;
     }
-    let deviation = match (&inputs, wants_report) {
-        (Some(x), true) => deviation(&original, &outcome.graph, x)?,
-        _ => vec![],
+    // The deviation: the configuration on the runtime against the float
+    // model, exactly as `compare` measures it.
+    let deviation = match (&inputs, &config, wants_report) {
+        (Some((x, what)), Some(config), true) => {
+            let steps = args.steps.unwrap_or(x.rows());
+            let c =
+                super::fidelity::compare_runs(&original, &outcome.graph, config.clone(), x, steps)?;
+            let overflow = c.engine.overflow();
+            report
+                .diags
+                .extend(super::fidelity::overflow_warnings(&overflow));
+            Some((
+                c,
+                super::compare::steps_note(what, x.rows(), steps),
+                overflow,
+            ))
+        }
+        _ => None,
     };
     println!(
         "{}: compiled for {target}: {}; {} core{} on {} chip{}",
@@ -160,16 +183,40 @@ pub fn run(args: Args) -> Outcome {
         if placement.chips_used == 1 { "" } else { "s" },
     );
     if args.report {
-        print!("{}", render(&outcome.reports, &deviation));
-        print!("{}", render_placement(&outcome.graph, &placement));
+        let mut text = render(&outcome.reports);
+        if let Some((c, note, overflow)) = &deviation {
+            text.push('\n');
+            text.push_str(
+                &super::fidelity::table(
+                    c,
+                    format!("deviation from the float model (the chip on the runtime, {note})"),
+                )
+                .render(),
+            );
+            if let Some(t) = super::fidelity::overflow_table(overflow) {
+                text.push('\n');
+                text.push_str(&t.render());
+            }
+        }
+        text.push_str(&render_placement(&outcome.graph, &placement));
+        super::print_out(&text);
     }
     if let Some(path) = &args.report_json {
+        let (outputs, note, overflow) = match &deviation {
+            Some((c, note, o)) => (c.outputs.as_slice(), note.as_str(), o.as_slice()),
+            None => (&[][..], "", &[][..]),
+        };
         let json = JsonReport {
             file: args.file.display().to_string(),
             backend: target.name,
             passes: &outcome.reports,
             placement: &placement,
-            deviation: &deviation,
+            deviation_input: note,
+            deviation: outputs,
+            overflow: overflow
+                .iter()
+                .map(|(n, o)| (n.clone(), (o.wrapped, o.saturated)))
+                .collect(),
         };
         let text = serde_json::to_string_pretty(&json)
             .map_err(|e| Report::error("E0900", e.to_string()))?;
@@ -193,6 +240,20 @@ pub fn emit(
             format!("no backend `{backend}`"),
         ))
     })?;
+    // The configuration lists the routes of every input column.
+    for inp in g.inputs() {
+        if let snn_ir::Op::Input { name, size } = g.op(inp) {
+            let column = std::mem::size_of::<Vec<(u32, u32)>>() as u64;
+            snn_ir::budget::check_elements(u128::from(*size), column, || {
+                format!("the routes of the {size} columns of input `{name}`")
+            })
+            .map_err(|e| {
+                Box::new(
+                    snn_passes::PassDiag::error("E0206", e.to_string()).at(g.span(inp), "here"),
+                )
+            })?;
+        }
+    }
     snn_backends::emit::emit(g, placement, backend, energy, &hash).map_err(|e| {
         Box::new(snn_passes::PassDiag::error("E0480", e.message).at(
             e.node.and_then(|n| g.span(n)),
@@ -257,15 +318,17 @@ pub fn render_placement(g: &Graph, p: &Placement) -> String {
     out
 }
 
-fn inputs_for(g: &Graph, args: &Args) -> Result<Inputs, Report> {
+/// The input of the deviation run and what it is, for the report.
+fn inputs_for(g: &Graph, args: &Args) -> Result<(Inputs, String), Report> {
     let beside = args.file.with_file_name("input.npy");
     let path = args
         .input
         .clone()
         .or_else(|| beside.exists().then_some(beside));
     if let Some(p) = path {
-        return super::sim::read_inputs(g, &p);
+        return Ok((super::sim::read_inputs(g, &p)?, p.display().to_string()));
     }
+    let what = "seeded uniform noise in [0, 1)".to_string();
     let width: u32 = g.inputs().iter().map(|&n| g.shape(n).len()).sum();
     let init = snn_ir::tensor::Init::Dense {
         dist: snn_ir::tensor::Dist::Uniform {
@@ -281,62 +344,16 @@ fn inputs_for(g: &Graph, args: &Args) -> Result<Inputs, Report> {
     let m = Array2::from_shape_vec((50, width.max(1) as usize), v)
         .map_err(|e| Report::error("E0900", e.to_string()))?;
     if width == 0 {
-        return Ok(Inputs::new());
+        return Ok((Inputs::new(), "no input".into()));
     }
-    Inputs::split(g, m.view()).map_err(|e| Report::error("E0300", e.to_string()))
+    let x = Inputs::split(g, m.view()).map_err(|e| Report::error("E0300", e.to_string()))?;
+    Ok((x, what))
 }
 
-/// Runs both graphs on the same input and compares every output.
-pub fn deviation(
-    float: &Graph,
-    compiled: &Graph,
-    inputs: &Inputs,
-) -> Result<Vec<Deviation>, Report> {
-    let steps = inputs.rows().max(50);
-    let run =
-        |g: &Graph| simulate(g, inputs, steps).map_err(|e| Report::error("E0300", e.to_string()));
-    let (a, b) = (run(float)?, run(compiled)?);
-    let mut out = Vec::new();
-    for r in a.iter() {
-        let Some(c) = b.get(&r.name) else { continue };
-        let x: Vec<f64> = r.values.iter().map(|&v| v as f64).collect();
-        let y: Vec<f64> = c.iter().map(|&v| v as f64).collect();
-        let n = x.len().max(1) as f64;
-        let max_abs_error = x
-            .iter()
-            .zip(&y)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max);
-        let mean_abs_error = x.iter().zip(&y).map(|(p, q)| (p - q).abs()).sum::<f64>() / n;
-        out.push(Deviation {
-            output: r.name.clone(),
-            max_abs_error,
-            mean_abs_error,
-            float_max_abs: x.iter().map(|v| v.abs()).fold(0.0, f64::max),
-            correlation: correlation(&x, &y),
-        });
-    }
-    Ok(out)
-}
+pub use super::fidelity::correlation;
 
-/// Pearson correlation, or `None` if either side is constant.
-pub fn correlation(x: &[f64], y: &[f64]) -> Option<f64> {
-    let n = x.len() as f64;
-    if n < 2.0 {
-        return None;
-    }
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
-}
-
-/// The human-readable report.
-pub fn render(reports: &[PassReport], deviation: &[Deviation]) -> String {
+/// The human-readable report of the passes.
+pub fn render(reports: &[PassReport]) -> String {
     let mut out = String::new();
     for r in reports {
         out.push_str(&format!(
@@ -351,29 +368,6 @@ pub fn render(reports: &[PassReport], deviation: &[Deviation]) -> String {
             out.push('\n');
             out.push_str(&t.render());
         }
-    }
-    if !deviation.is_empty() {
-        let mut t = snn_passes::Table::new(
-            "deviation from the float model (reference interpreter, same input)",
-            &[
-                "output",
-                "max |error|",
-                "mean |error|",
-                "max |float|",
-                "correlation",
-            ],
-        );
-        for d in deviation {
-            t.row(vec![
-                d.output.clone(),
-                format!("{:.4e}", d.max_abs_error),
-                format!("{:.4e}", d.mean_abs_error),
-                format!("{:.4}", d.float_max_abs),
-                d.correlation.map_or("-".into(), |c| format!("{c:.6}")),
-            ]);
-        }
-        out.push('\n');
-        out.push_str(&t.render());
     }
     out
 }

@@ -73,7 +73,8 @@ fn extension(f: Format) -> &'static str {
     }
 }
 
-pub fn run(args: Args) -> Outcome {
+pub fn run(mut args: Args) -> Outcome {
+    args.passes.sample = passes::sample_input(&args.file, None);
     let start = Instant::now();
     let (g, mut report) = driver::load(&args.file)?;
     let lower_time = start.elapsed();
@@ -103,27 +104,29 @@ pub fn run(args: Args) -> Outcome {
     if all {
         dumps.push(("lower".into(), render(&g, &args)));
     }
-    let mut observe = |e: snn_passes::Event| match e {
-        snn_passes::Event::After(name, g) if all || args.after.as_deref() == Some(name) => {
-            dumps.push((name.to_string(), render(g, &args)));
-        }
-        snn_passes::Event::Before(name, g) if args.before.as_deref() == Some(name) => {
-            dumps.push((name.to_string(), render(g, &args)));
-        }
-        _ => {}
+    // With --after PASS or --before PASS the pipeline ends there: the passes
+    // after it cannot change (or fail) the dump asked for.
+    let mut pass_args = args.passes.clone();
+    pass_args.stop = match (&args.after, &args.before) {
+        (Some(a), _) if !all => Some(snn_passes::Stop::After(a.clone())),
+        (_, Some(b)) => Some(snn_passes::Stop::Before(b.clone())),
+        _ => None,
     };
-    let outcome = passes::run(g, target, &args.passes, &mut report, &mut observe);
+    let mut observe = |e: snn_passes::Event| {
+        if let snn_passes::Event::After(name, g) = e
+            && all
+        {
+            dumps.push((name.to_string(), render(g, &args)));
+        }
+    };
+    let outcome = passes::run(g, target, &pass_args, &mut report, &mut observe);
     if args.passes.time_passes
         && let Ok(o) = &outcome
     {
         eprint!("{}", passes::timing(&o.reports, lower_time));
     }
+    // Nothing is written when a pass fails.
     let Ok(outcome) = outcome else {
-        // A later pass failed: still print the dump that was asked for
-        // (it was taken before the failure), then report the errors.
-        if !all && let Some((_, text)) = dumps.pop() {
-            write(&args, &text)?;
-        }
         return Err(report);
     };
     if all {
@@ -138,10 +141,9 @@ pub fn run(args: Args) -> Outcome {
             write_atomic(&path, text.as_bytes())?;
             eprintln!("wrote {}", path.display());
         }
-    } else if let Some((_, text)) = dumps.pop() {
-        write(&args, &text)?;
     } else {
-        // No --after/--before: the result of the whole pipeline.
+        // The graph where the pipeline ended: after or before the pass
+        // asked for, or after the whole pipeline.
         write(&args, &render(&outcome.graph, &args))?;
     }
     Ok(report)

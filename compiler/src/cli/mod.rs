@@ -1,10 +1,18 @@
 //! The subcommands of `snnc`. Each module has clap `Args` and a `run` that
 //! returns warnings on success or a report of errors.
 
+pub mod accuracy;
 pub mod bench;
+pub mod bench_networks;
+pub mod bench_runtime;
 pub mod check;
+pub mod compare;
 pub mod compile;
+pub mod constraints;
 pub mod dump;
+pub mod export;
+pub mod fidelity;
+pub mod import;
 pub mod passes;
 pub mod run;
 pub mod sim;
@@ -16,6 +24,61 @@ use crate::driver::Report;
 
 /// What a subcommand returns: warnings to show, or the errors that stopped it.
 pub type Outcome = Result<Report, Report>;
+
+/// Prints `text` to standard output. A reader that went away (`snnc
+/// compare … | head`) is not an error: the rest is dropped quietly.
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// The stack of the thread that runs a command. Lowering, folding and the
+/// IR walks recurse over expressions; the limits in `docs/language.md`
+/// ("Limits") bound how deep, and `tests/robust.rs` runs a model at each
+/// limit in a debug build (the largest frames) on a stack of this size. It
+/// is reserved address space: only the pages a command touches are used.
+pub const STACK_BYTES: usize = 256 << 20;
+
+/// Makes a write to a closed pipe end the process quietly, as it ends
+/// `cat` or `grep` (`snnc compare ... | head`), instead of a panic in
+/// `print!`. Rust starts programs with `SIGPIPE` ignored; this restores
+/// the default action.
+pub fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default has no
+    // preconditions; it runs before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Runs `f` on a thread with a [`STACK_BYTES`] stack and returns its
+/// result (a panic in `f` is resumed here). If no such thread can be made,
+/// runs `f` on the calling thread.
+pub fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    let job = std::sync::Mutex::new(Some(f));
+    let take = || {
+        job.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    };
+    let result = std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("snnc".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(s, || take().map(|f| f()));
+        spawned.ok().map(|h| h.join())
+    });
+    match result {
+        Some(Ok(Some(v))) => v,
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        // No thread: the job is still in its slot.
+        Some(Ok(None)) | None => match take() {
+            Some(f) => f(),
+            None => unreachable!("the job runs once"),
+        },
+    }
+}
 
 /// Writes `bytes` to `path` atomically: into a temporary file next to it,
 /// then renamed, so that a failure never leaves a partial file.

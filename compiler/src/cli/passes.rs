@@ -29,6 +29,11 @@ pub struct PassArgs {
     /// spike-frequency-adaptation neurons (to be retrained).
     #[arg(long, value_name = "WHAT=HOW")]
     pub approximate: Vec<String>,
+    /// Ticks per model step on chips whose spikes carry no value (Loihi 1,
+    /// TrueNorth): graded values travel as spike codes over this many ticks
+    /// (default 16). More ticks, finer values, longer runs.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub ticks_per_step: Option<u32>,
     /// Prune delays to the top k: `synaptic:K`, `axonal:K` or `layer:K`.
     #[arg(long, value_name = "MODE:K")]
     pub prune: Option<String>,
@@ -39,6 +44,33 @@ pub struct PassArgs {
     /// Verify the IR after every pass (always on in debug builds).
     #[arg(long)]
     pub verify_each: bool,
+    /// Calibration data: an .npz with `inputs` [S, T, N] (the format of
+    /// `compare --dataset`; labels are not needed). The float model runs on
+    /// every sample, and each population's range (the values its registers
+    /// and messages take, which set the chip's scales) is what it reached
+    /// times a head-room of 2, never above what is proven. Without it,
+    /// ranges are proven bounds, and where none exists (an unbounded ReLU
+    /// recurrence) they come from the model's sample input, with a warning.
+    #[arg(long, value_name = "DATA.npz")]
+    pub calibrate: Option<std::path::PathBuf>,
+    /// The model's sample input (`--input` or `input.npy` beside it), set by
+    /// the command: ranges that cannot be proven are observed on it.
+    #[arg(skip)]
+    pub sample: Option<std::path::PathBuf>,
+    /// Where to end the pipeline early (set by `dump-ir --after/--before`).
+    #[arg(skip)]
+    pub stop: Option<snn_passes::Stop>,
+}
+
+/// The model's sample input: `given`, else `input.npy` beside the model.
+pub fn sample_input(
+    model: &std::path::Path,
+    given: Option<&std::path::Path>,
+) -> Option<std::path::PathBuf> {
+    given.map(std::path::Path::to_path_buf).or_else(|| {
+        let beside = model.with_file_name("input.npy");
+        beside.exists().then_some(beside)
+    })
 }
 
 impl PassArgs {
@@ -66,6 +98,8 @@ impl PassArgs {
             weight_bits: self.weight_bits,
             delay_bits: self.delay_bits,
             verify: self.verify_each,
+            ticks_per_step: self.ticks_per_step,
+            stop: self.stop.clone(),
             ..Options::default()
         };
         for a in &self.approximate {
@@ -165,10 +199,22 @@ pub fn run(
     report: &mut Report,
     observe: &mut dyn FnMut(snn_passes::Event),
 ) -> Result<snn_passes::Outcome, Stopped> {
-    let options = args.options().map_err(|r| {
+    let mut options = args.options().map_err(|r| {
         report.diags.extend(r.diags);
         Stopped
     })?;
+    let calibration = match (&args.calibrate, &args.sample) {
+        (Some(data), _) => Some(crate::dataset::calibration(data, &g)),
+        (None, Some(x)) => Some(crate::dataset::sample_calibration(x, &g)),
+        (None, None) => None,
+    };
+    options.calibration = match calibration.transpose() {
+        Ok(c) => c,
+        Err(r) => {
+            report.diags.extend(r.diags);
+            return Err(Stopped);
+        }
+    };
     let passes = snn_passes::pipeline(target);
     match snn_passes::run(g, &passes, target, &options, observe) {
         Ok(outcome) => {

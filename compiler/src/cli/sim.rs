@@ -31,6 +31,16 @@ pub struct Args {
 
 pub fn run(args: Args) -> Outcome {
     let (g, warnings) = driver::load(&args.file)?;
+    if g.outputs().is_empty() {
+        // Nothing would bound how long it runs, and nothing would come of it.
+        return Err(Report::error(
+            "E0300",
+            format!(
+                "{} has no outputs: there is nothing to simulate",
+                args.file.display()
+            ),
+        ));
+    }
     let inputs = match &args.input {
         Some(p) => read_inputs(&g, p)?,
         None if g.inputs().is_empty() => Inputs::new(),
@@ -55,8 +65,7 @@ pub fn run(args: Args) -> Outcome {
         }
     };
     let start = Instant::now();
-    let outputs = reference::simulate(&g, &inputs, steps)
-        .map_err(|e| Report::error("E0300", e.to_string()))?;
+    let outputs = reference::simulate(&g, &inputs, steps).map_err(sim_error)?;
     let elapsed = start.elapsed().as_secs_f64();
     write_outputs(&outputs, &args.output)?;
     eprintln!(
@@ -66,6 +75,14 @@ pub fn run(args: Args) -> Outcome {
         args.output.display()
     );
     Ok(warnings)
+}
+
+/// A reference error as a report: E0206 over the memory budget, else E0300.
+pub fn sim_error(e: reference::SimError) -> Report {
+    match e {
+        reference::SimError::Budget(b) => Report::budget(b),
+        other => Report::error("E0300", other.to_string()),
+    }
 }
 
 fn bad(path: &Path, why: impl std::fmt::Display) -> Report {
@@ -115,6 +132,9 @@ pub fn read_inputs(g: &Graph, path: &Path) -> Result<Inputs, Report> {
 
 /// Writes every output as `[T, m]` float32.
 pub fn write_outputs(outputs: &Outputs, path: &Path) -> Result<(), Report> {
+    let values: u128 = outputs.iter().map(|r| r.values.len() as u128).sum();
+    snn_ir::budget::check_elements(values, 4, || "a copy of the outputs to write".into())
+        .map_err(Report::budget)?;
     let arrays: Vec<(String, Array)> = outputs
         .iter()
         .map(|r| {

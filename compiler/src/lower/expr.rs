@@ -1,7 +1,7 @@
 //! Lowering expressions: constant folding, name resolution by position,
 //! operators, functions and initializers.
 
-use snn_ir::tensor::{Dist, Init, Origin, ShapeFmt, Tensor};
+use snn_ir::tensor::{Dist, Init, InitError, Origin, ShapeFmt, Tensor};
 use snn_ir::{BinaryFn, Const, Delay, NodeId, Op, ProbeVar, Projection, Shape, Span, UnaryFn};
 
 use super::value::{self, CTensor, CVal, ConstError};
@@ -24,8 +24,34 @@ enum Resolved {
 }
 
 impl Lowerer<'_> {
-    /// Lowers an expression. In `Mode::Const` the result is always `C` or `Err`.
+    /// Lowers an expression. In `Mode::Const` the result is always `C` or
+    /// `Err`. Past [`MAX_NESTING`](super::MAX_NESTING) expressions one
+    /// inside the other, reports the limit (once) and gives `Err`.
     pub(super) fn expr(&mut self, e: &Expr, mode: Mode) -> Val {
+        if self.nesting >= super::MAX_NESTING {
+            if !self.nesting_reported {
+                self.nesting_reported = true;
+                let d = Diagnostic::error(
+                    "E0013",
+                    format!(
+                        "this value is defined through more than {} nested expressions",
+                        super::MAX_NESTING
+                    ),
+                )
+                .label(e.span, "the limit is reached here")
+                .help("the count goes through every `let` and `const` a value names, and theirs; compute long chains in fewer, wider steps")
+                .note("see \"Limits\" in docs/language.md");
+                self.error(d);
+            }
+            return Val::Err;
+        }
+        self.nesting += 1;
+        let v = self.expr_at(e, mode);
+        self.nesting -= 1;
+        v
+    }
+
+    fn expr_at(&mut self, e: &Expr, mode: Mode) -> Val {
         match &e.kind {
             ExprKind::Error => Val::Err,
             ExprKind::Num { text, unit } => self.number(text, unit.as_ref(), e.span),
@@ -367,6 +393,9 @@ impl Lowerer<'_> {
             return Some(id);
         }
         if t.tensor.f32s().is_some() {
+            if !self.finite(&t.tensor, span) {
+                return None;
+            }
             let id = self.g.add_tensor(t.tensor.clone());
             t.id.set(Some(id));
             return Some(id);
@@ -376,6 +405,16 @@ impl Lowerer<'_> {
             self.error(d);
             return None;
         };
+        if let Err(e) = snn_ir::budget::check_elements(ints.len() as u128, 4, || {
+            format!(
+                "converting the tensor {} to float32",
+                ShapeFmt(t.tensor.shape())
+            )
+        }) {
+            let d = Diagnostic::error("E0206", e.to_string()).label(span, "here");
+            self.error(d);
+            return None;
+        }
         let vals: Vec<f32> = ints.iter().map(|&v| v as f32).collect();
         let values = snn_ir::tensor::Values::F32(vals.into());
         let conv = match t.tensor.pattern() {
@@ -385,6 +424,25 @@ impl Lowerer<'_> {
         // Same layout as an existing valid tensor.
         let conv = conv.expect("same layout");
         Some(self.g.add_tensor(conv))
+    }
+
+    /// Whether every value of a float tensor is a finite number; if not,
+    /// reports the first that is not (E0124).
+    fn finite(&mut self, t: &Tensor, span: Span) -> bool {
+        let Some((at, value)) = t.non_finite() else {
+            return true;
+        };
+        let what = match t.origin() {
+            Origin::File { path, key: Some(k) } => format!("`{k}` in {path}"),
+            Origin::File { path, key: None } => path.clone(),
+            _ => "this tensor".into(),
+        };
+        let at = at.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let d = Diagnostic::error("E0124", format!("{what} holds {value} at [{at}]"))
+        .label(span, "used here")
+        .help("weights and parameters must be finite numbers; fix the file (e.g. `numpy.nan_to_num`) or the expression that made it");
+        self.error(d);
+        false
     }
 
     fn binary(&mut self, op: BinOp, va: Val, vb: Val, a: &Expr, b: &Expr, span: Span) -> Val {
@@ -444,9 +502,20 @@ impl Lowerer<'_> {
 
     /// `W @ x`: a projection with no delay.
     fn matvec(&mut self, va: Val, vb: Val, a: &Expr, b: &Expr, span: Span) -> Val {
-        let (Val::C(w), x) = (va, vb) else {
-            // Left side unknown or computed per step.
-            return Val::Err;
+        let x = vb;
+        let w = match va {
+            Val::C(w) => w,
+            Val::Err => return Val::Err,
+            Val::Node(_) => {
+                let d = Diagnostic::error(
+                    "E0102",
+                    "the left side of `@` must be a constant matrix, not a value computed every step",
+                )
+                .label(a.span, "computed every step")
+                .help("`W @ x` multiplies by a constant `[rows, cols]` matrix `W`; for an elementwise product of two changing values use `*`");
+                self.error(d);
+                return Val::Err;
+            }
         };
         let (rows, cols, t) = match &w {
             CVal::Tensor(t, 0) if t.tensor.shape().len() == 2 => {
@@ -490,7 +559,7 @@ impl Lowerer<'_> {
             self.error(d);
             return Val::Err;
         }
-        let Some(weights) = self.f32_tensor(&t, a.span) else {
+        let Some(weights) = self.weight_tensor(&t, a.span) else {
             return Val::Err;
         };
         Val::Node(self.node(
@@ -1033,10 +1102,7 @@ impl Lowerer<'_> {
                     ))
                 }
                 Err(e) => {
-                    let d = Diagnostic::error("E0102", e.to_string())
-                        .label(span, "this initializer")
-                        .label(shape_span, format!("shape {}", ShapeFmt(dims)));
-                    self.error(d);
+                    self.init_error(e, span, shape_span, dims);
                     None
                 }
             },
@@ -1046,8 +1112,16 @@ impl Lowerer<'_> {
                         dist: Dist::Constant(f),
                         seed: 0,
                     };
-                    let data = init.generate(dims).ok()?;
-                    let t = Tensor::dense(dims.to_vec(), data.values, Origin::Init(init)).ok()?;
+                    let data = match init.generate(dims) {
+                        Ok(data) => data,
+                        Err(e) => {
+                            self.init_error(e, value_span, shape_span, dims);
+                            return None;
+                        }
+                    };
+                    // Generated for exactly this shape.
+                    let t = Tensor::dense(dims.to_vec(), data.values, Origin::Init(init))
+                        .expect("generated to shape");
                     Some(CVal::Tensor(CTensor::new(t), d))
                 }
                 Err(m) => {
@@ -1098,6 +1172,21 @@ impl Lowerer<'_> {
                 None
             }
         }
+    }
+
+    /// Reports an initializer that could not run: over the memory budget
+    /// (E0206) or not for this shape (E0102).
+    pub(super) fn init_error(&mut self, e: InitError, span: Span, shape_span: Span, dims: &[u32]) {
+        let d = match e {
+            InitError::Budget(b) => Diagnostic::error("E0206", b.to_string())
+                .label(span, "this initializer")
+                .label(shape_span, format!("shape {}", ShapeFmt(dims)))
+                .help("declare a smaller tensor, or raise the budget with --max-memory"),
+            other => Diagnostic::error("E0102", other.to_string())
+                .label(span, "this initializer")
+                .label(shape_span, format!("shape {}", ShapeFmt(dims))),
+        };
+        self.error(d);
     }
 
     /// A per-population or per-neuron real parameter (or a state's initial value).

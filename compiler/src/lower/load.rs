@@ -59,6 +59,8 @@ fn convert(array: Array, origin: Origin) -> Result<Converted, String> {
 
 impl Lowerer<'_> {
     pub(super) fn load_call(&mut self, func: &Name, args: &[Arg]) -> Val {
+        // The shape the enclosing `const` declares, if this load is its value.
+        let hint = self.load_hint.take();
         let Some(b) = self.bind(func, args, &["path", "name"], 1) else {
             return Val::Err;
         };
@@ -121,6 +123,36 @@ impl Lowerer<'_> {
                 return Val::Err;
             }
         };
+        // Check a declared shape against the header before reading the data.
+        if let Some(hint) = hint
+            && let Ok((shape, dtype)) = file.header(&name)
+            && !shape
+                .iter()
+                .map(|&d| d as u64)
+                .eq(hint.dims.iter().map(|&d| d as u64))
+        {
+            let span = key.as_ref().map_or(path_e.span, |(_, s)| *s);
+            let what = match &key {
+                Some((k, _)) => format!("`{k}` in {path}"),
+                None => path.clone(),
+            };
+            let shown = format!("{shape:?}");
+            let d = Diagnostic::error(
+                "E0122",
+                format!(
+                    "shape mismatch: {what} has shape {shown}, but `{}` is declared {}",
+                    hint.name,
+                    snn_ir::tensor::ShapeFmt(&hint.dims)
+                ),
+            )
+            .label(span, format!("{dtype} {shown}"))
+            .label(
+                hint.shape_span,
+                format!("declared {}", snn_ir::tensor::ShapeFmt(&hint.dims)),
+            );
+            self.error(d);
+            return Val::Err;
+        }
         let array = match file.get(&name) {
             Ok(a) => a,
             Err(ArrayError::MissingArray { available, .. }) => {
@@ -132,6 +164,16 @@ impl Lowerer<'_> {
                     d = d.help(format!("did you mean `{s}`?"));
                 }
                 d = d.note(format!("the file has: {}", list(&available)));
+                self.error(d);
+                return Val::Err;
+            }
+            Err(ArrayError::Budget { error, .. }) => {
+                let d = Diagnostic::error(
+                    "E0206",
+                    format!("cannot read `{name}` from `{path}`: {error}"),
+                )
+                .label(key.as_ref().map_or(path_e.span, |(_, s)| *s), "this array")
+                .help("raise the budget with --max-memory, or load a smaller array");
                 self.error(d);
                 return Val::Err;
             }
@@ -173,11 +215,25 @@ fn list(names: &[String]) -> String {
     }
 }
 
-/// Reads the tensors an IR dump names with `load(...)`, relative to the
-/// dump's `source` file.
+/// Reads the tensors an IR dump names with `load(...)`. A path is relative
+/// to the directory of the dump's `source` file; a relative `source` is
+/// looked for first from the dump's own directory, then from the current
+/// one (where a dump printed to standard output was made).
 #[derive(Default)]
 pub struct FileLoader {
+    /// The directory of the dump being read.
+    dump_dir: PathBuf,
     files: std::collections::HashMap<PathBuf, ArrayFile>,
+}
+
+impl FileLoader {
+    /// A loader for the dump at `dump`.
+    pub fn for_dump(dump: &Path) -> Self {
+        FileLoader {
+            dump_dir: dump.parent().map(Path::to_path_buf).unwrap_or_default(),
+            files: Default::default(),
+        }
+    }
 }
 
 impl snn_ir::text::TensorLoader for FileLoader {
@@ -191,7 +247,12 @@ impl snn_ir::text::TensorLoader for FileLoader {
             .and_then(|s| Path::new(s).parent())
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let full = base.join(path);
+        let beside_dump = self.dump_dir.join(&base).join(path);
+        let full = if beside_dump.exists() {
+            beside_dump
+        } else {
+            base.join(path)
+        };
         if !self.files.contains_key(&full) {
             let f = arrays::open(&full).map_err(|e| e.to_string())?;
             self.files.insert(full.clone(), f);

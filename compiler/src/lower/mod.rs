@@ -18,6 +18,7 @@ mod expr;
 mod load;
 mod params;
 mod value;
+mod weights;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,11 @@ pub fn lower(file: &ast::File, path: &Path) -> (Option<Graph>, Vec<Diagnostic>) 
         files: HashMap::new(),
         dt_ps: None,
         projections: HashMap::new(),
+        nesting: 0,
+        nesting_reported: false,
+        load_hint: None,
+        outputs: HashMap::new(),
+        left_out: Vec::new(),
     };
     l.g.source = Some(path.to_string_lossy().into_owned());
     l.run();
@@ -133,7 +139,31 @@ struct Lowerer<'f> {
     dt_ps: Option<u64>,
     /// Projection statements by target name.
     projections: HashMap<String, Vec<usize>>,
+    /// Expressions being lowered, one inside the other (through the `let`s
+    /// and `const`s they name), and whether the limit was reported.
+    nesting: usize,
+    nesting_reported: bool,
+    /// The declared shape a `load` about to be lowered must have (the
+    /// value of a `const` with a shape), checked before its data is read.
+    load_hint: Option<LoadHint>,
+    /// Output names already given, and where.
+    outputs: HashMap<String, Span>,
+    /// Statements that made nothing (each must come with an error).
+    left_out: Vec<(Span, &'static str)>,
 }
+
+/// The shape a `const` declares for the `load` that is its value.
+#[derive(Clone, Debug)]
+struct LoadHint {
+    dims: Vec<u32>,
+    shape_span: Span,
+    name: String,
+}
+
+/// The deepest lowering recurses: expressions inside expressions, counting
+/// those of the `let`s and `const`s they name (see `docs/language.md`,
+/// "Limits").
+pub const MAX_NESTING: usize = 4096;
 
 impl<'f> Lowerer<'f> {
     fn error(&mut self, d: Diagnostic) {
@@ -160,7 +190,11 @@ impl<'f> Lowerer<'f> {
                     self.const_value(&name.text, name.span);
                 }
                 ItemKind::Population { name, .. } => self.population_inputs(i, &name.text),
-                ItemKind::Output { name, value } => self.output(i, name, value.as_ref()),
+                ItemKind::Output { name, value } => {
+                    if !self.output(i, name, value.as_ref()) {
+                        self.left_out.push((item.span, "an output"));
+                    }
+                }
                 ItemKind::Projection { src, dst, .. } => self.check_projection_ends(src, dst),
                 ItemKind::Timestep(_)
                 | ItemKind::Input { .. }
@@ -169,6 +203,7 @@ impl<'f> Lowerer<'f> {
             }
         }
         self.check_states_updated();
+        self.check_nothing_left_out();
         if !self.diags.iter().any(Diagnostic::is_error) {
             self.check_cycles();
         }
@@ -271,7 +306,11 @@ impl<'f> Lowerer<'f> {
                         model: None,
                     },
                 ),
-                ItemKind::Output { name, .. } => (name, DeclKind::Output),
+                // `output hid;` names a value declared elsewhere.
+                ItemKind::Output {
+                    name,
+                    value: Some(_),
+                } => (name, DeclKind::Output),
                 ItemKind::Projection { dst, .. } => {
                     self.projections
                         .entry(dst.text.clone())
@@ -588,17 +627,29 @@ impl<'f> Lowerer<'f> {
             return None;
         };
         self.const_memo.insert(name.to_string(), Memo::Busy);
+        let declared: Option<Option<Vec<u32>>> = shape
+            .as_ref()
+            .map(|dims| dims.iter().map(|d| self.size(d)).collect());
+        // A file's array is checked against the declared shape before its
+        // data is read.
+        if let (Some(Some(dims)), ast::ExprKind::Call { func, .. }) = (&declared, &value.kind)
+            && func.text == "load"
+        {
+            self.load_hint = Some(LoadHint {
+                dims: dims.clone(),
+                shape_span: shape_span.unwrap_or(value.span),
+                name: name.to_string(),
+            });
+        }
         let v = match self.expr(value, Mode::Const) {
             Val::C(c) => Some(c),
             Val::Node(_) | Val::Err => None,
         };
-        let v = match (v, shape) {
-            (Some(v), Some(dims)) => {
-                let dims: Option<Vec<u32>> = dims.iter().map(|d| self.size(d)).collect();
-                dims.and_then(|dims| {
-                    self.shaped(v, &dims, value.span, shape_span.unwrap_or(value.span), name)
-                })
-            }
+        self.load_hint = None;
+        let v = match (v, declared) {
+            (Some(v), Some(dims)) => dims.and_then(|dims| {
+                self.shaped(v, &dims, value.span, shape_span.unwrap_or(value.span), name)
+            }),
             (Some(CVal::Init(init, span)), None) => {
                 let d = Diagnostic::error("E0102", format!("`{}` needs a shape", init.name()))
                     .label(span, "the shape of this initializer is unknown")
@@ -631,8 +682,11 @@ impl<'f> Lowerer<'f> {
             return;
         }
         for p in self.projections.get(name).cloned().unwrap_or_default() {
-            if let Some(input) = self.projection(p, item, size) {
-                self.g.push_arg(node, input);
+            match self.projection(p, item, size) {
+                Some(input) => self.g.push_arg(node, input),
+                None => self
+                    .left_out
+                    .push((self.file.items[p].span, "a projection")),
             }
         }
     }
@@ -672,33 +726,72 @@ impl<'f> Lowerer<'f> {
         }
     }
 
-    fn output(&mut self, item: usize, name: &Name, value: Option<&Expr>) {
+    /// A statement that made nothing must have said why: if no error was
+    /// reported at all, that is a bug in snnc, reported as one rather than
+    /// leaving the statement out in silence.
+    fn check_nothing_left_out(&mut self) {
+        if self.diags.iter().any(Diagnostic::is_error) {
+            return;
+        }
+        for (span, what) in std::mem::take(&mut self.left_out) {
+            let d = Diagnostic::error(
+                "E0900",
+                format!("internal error: {what} was left out without a reason"),
+            )
+            .label(span, "this statement")
+            .help("this is a bug in snnc; please report it with this file");
+            self.error(d);
+        }
+    }
+
+    /// Adds the output of statement `item`; false (with a diagnostic) if it
+    /// cannot be made.
+    fn output(&mut self, item: usize, name: &Name, value: Option<&Expr>) -> bool {
+        let earlier = self.outputs.get(&name.text).copied().or_else(|| {
+            // `output y;` after or before `output y = ...;`.
+            self.decls
+                .get(&name.text)
+                .filter(|d| matches!(d.kind, DeclKind::Output) && d.item != item && value.is_none())
+                .map(|d| d.span)
+        });
+        if let Some(first) = earlier {
+            let d = Diagnostic::error("E0101", format!("duplicate output `{}`", name.text))
+                .label(name.span, "output again here")
+                .label(first, "first output here")
+                .help("every output needs its own name: `output other = value;`");
+            self.error(d);
+            return false;
+        }
+        self.outputs.insert(name.text.clone(), name.span);
         let v = match value {
             Some(e) => self.expr(e, Mode::Step(item)),
             None => {
+                if !self.decls.contains_key(&name.text) {
+                    let mut d = Diagnostic::error(
+                        "E0100",
+                        format!("`output {}` has nothing to output", name.text),
+                    )
+                    .label(name.span, "no value with this name");
+                    d = match did_you_mean(&name.text, self.decls.keys().map(String::as_str)) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!(
+                            "write `output {} = <expression>;` or name a population, state or let",
+                            name.text
+                        )),
+                    };
+                    self.error(d);
+                    return false;
+                }
                 let e = Expr {
                     kind: ast::ExprKind::Name(name.clone()),
                     span: name.span,
                 };
-                if matches!(self.decls.get(&name.text).map(|d| d.item), Some(i) if i == item) {
-                    let d = Diagnostic::error(
-                        "E0100",
-                        format!("`output {}` has nothing to output", name.text),
-                    )
-                    .label(name.span, "no value with this name")
-                    .help(format!(
-                        "write `output {} = <expression>;` or name a population, state or let",
-                        name.text
-                    ));
-                    self.error(d);
-                    return;
-                }
                 self.expr(&e, Mode::Step(item))
             }
         };
         let span = value.map_or(name.span, |e| e.span);
         let Some(n) = self.runtime_node(&v, span) else {
-            return;
+            return false;
         };
         let o = self.g.add(
             Op::Output {
@@ -708,6 +801,7 @@ impl<'f> Lowerer<'f> {
         );
         self.g.set_name(o, name.text.clone());
         self.g.set_span(o, self.file.items[item].span);
+        true
     }
 
     /// Reports the first cycle with no delay in it, naming its members.

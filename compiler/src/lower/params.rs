@@ -14,6 +14,10 @@ use super::{Lowerer, Mode, Val, dim_of};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::syntax::ast::{Expr, ExprKind, ItemKind, Name, Param};
 
+/// One more than the longest delay (steps): a recurrent read adds a step,
+/// which must still fit in an `i32`.
+const MAX_DELAY: i32 = i32::MAX;
+
 /// Time-constant spellings of retention parameters: `tau_mem = 20ms` sets
 /// `alpha_mem = exp(−dt / 20ms)`.
 const TAU_ALIASES: [(&str, &str); 4] = [
@@ -120,6 +124,12 @@ impl Lowerer<'_> {
         match Model::new(kind, given) {
             Ok(m) if ok => (Some(kind), Population { size, model: m }),
             Ok(_) => (Some(kind), placeholder()),
+            // Given, but with a value already reported as wrong.
+            Err(snn_ir::op::ModelError::Missing { name: missing, .. })
+                if seen.iter().any(|(c, _, _)| *c == missing) =>
+            {
+                (Some(kind), placeholder())
+            }
             Err(snn_ir::op::ModelError::Missing { name: missing, .. }) => {
                 let alias = aliases.iter().find(|(_, t)| *t == missing).map(|(a, _)| *a);
                 let spelled = match alias {
@@ -426,11 +436,28 @@ impl Lowerer<'_> {
                     self.error(d);
                     return None;
                 }
-                let f = value::to_f32(x).ok()?;
+                let f = match value::to_f32(x) {
+                    Ok(f) => f,
+                    Err(m) => {
+                        let d = Diagnostic::error("E0104", format!("number out of range: {m}"))
+                            .label(e.span, "this weight");
+                        self.error(d);
+                        return None;
+                    }
+                };
                 let init = Init::Eye { value: f };
-                let data = init.generate(&[rows, cols]).ok()?;
-                let p = data.pattern?;
-                CTensor::new(Tensor::sparse(p, data.values, Origin::Init(init)).ok()?)
+                let data = match init.generate(&[rows, cols]) {
+                    Ok(data) => data,
+                    Err(err) => {
+                        self.init_error(err, e.span, e.span, &[rows, cols]);
+                        return None;
+                    }
+                };
+                // `eye` makes a sparse pattern of the shape it was given.
+                let p = data.pattern.expect("eye is sparse");
+                CTensor::new(
+                    Tensor::sparse(p, data.values, Origin::Init(init)).expect("generated to shape"),
+                )
             }
             v @ CVal::Init(..) => match self.shaped(v, &[rows, cols], e.span, e.span, "weight")? {
                 CVal::Tensor(t, _) => t,
@@ -463,7 +490,7 @@ impl Lowerer<'_> {
                 return None;
             }
         };
-        self.f32_tensor(&t, e.span)
+        self.weight_tensor(&t, e.span)
     }
 
     fn delays(&mut self, e: &Expr, weights: TensorId) -> Option<Delay> {
@@ -475,7 +502,7 @@ impl Lowerer<'_> {
         let bad_steps = |s: &mut Self, shown: String| {
             let d = Diagnostic::error(
                 "E0104",
-                "number out of range: a delay is a whole, non-negative number of steps",
+                "number out of range: a delay is a whole number of steps from 0 to 2147483646",
             )
             .label(e.span, shown);
             s.error(d);
@@ -484,7 +511,7 @@ impl Lowerer<'_> {
         match v {
             CVal::Num(x, d @ (0 | 1)) => {
                 let steps = if d == 1 { x / dt } else { x };
-                if steps.fract() != 0.0 || !(0.0..=i32::MAX as f64).contains(&steps) {
+                if steps.fract() != 0.0 || !(0.0..MAX_DELAY as f64).contains(&steps) {
                     return bad_steps(self, format!("this is {steps} steps"));
                 }
                 Some(Delay::Const(steps as u32))
@@ -493,6 +520,10 @@ impl Lowerer<'_> {
                 let w = self.g.tensor(weights).clone();
                 let data = match init.generate(&[w.stored() as u32]) {
                     Ok(d) => d,
+                    Err(err @ snn_ir::tensor::InitError::Budget(_)) => {
+                        self.init_error(err, span, span, &[w.stored() as u32]);
+                        return None;
+                    }
                     Err(err) => {
                         let d = Diagnostic::error("E0104", err.to_string())
                             .label(span, "this initializer");
@@ -509,7 +540,7 @@ impl Lowerer<'_> {
                     self.error(d);
                     return None;
                 };
-                if let Some(bad) = ints.iter().find(|&&x| x < 0) {
+                if let Some(bad) = ints.iter().find(|&&x| !(0..MAX_DELAY).contains(&x)) {
                     return bad_steps(self, format!("makes the delay {bad}"));
                 }
                 let values = Values::I32(ints.to_vec().into());
@@ -545,7 +576,7 @@ impl Lowerer<'_> {
                     self.error(d);
                     return None;
                 };
-                if let Some(bad) = ints.iter().find(|&&x| x < 0) {
+                if let Some(bad) = ints.iter().find(|&&x| !(0..MAX_DELAY).contains(&x)) {
                     return bad_steps(self, format!("holds the delay {bad}"));
                 }
                 let w = self.g.tensor(weights).clone();

@@ -225,7 +225,10 @@ pub fn to_f32(v: f64) -> Result<f32, String> {
     if v.is_nan() {
         return Err("the value is not a number (NaN)".into());
     }
-    if v.is_finite() && v.abs() > f32::MAX as f64 {
+    if v.is_infinite() {
+        return Err("the value is infinite".into());
+    }
+    if v.abs() > f32::MAX as f64 {
         return Err(format!("{v:e} does not fit in a 32-bit float"));
     }
     Ok(v as f32)

@@ -132,6 +132,58 @@ pub struct Arg {
     pub value: Expr,
 }
 
+impl ExprKind {
+    /// Moves the direct sub-expressions out onto `out`, leaving `Error`.
+    fn take_children(&mut self, out: &mut Vec<Expr>) {
+        match std::mem::replace(self, ExprKind::Error) {
+            ExprKind::Call { args, .. } => out.extend(args.into_iter().map(|a| a.value)),
+            ExprKind::List(items) => out.extend(items),
+            ExprKind::Neg(inner) => out.push(*inner),
+            ExprKind::Binary(_, a, b) => {
+                out.push(*a);
+                out.push(*b);
+            }
+            leaf => *self = leaf,
+        }
+    }
+
+    /// The direct sub-expressions.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            ExprKind::Call { args, .. } => args.iter().map(|a| &a.value).collect(),
+            ExprKind::List(items) => items.iter().collect(),
+            ExprKind::Neg(inner) => vec![inner],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The direct sub-expressions, for changing them.
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            ExprKind::Call { args, .. } => args.iter_mut().map(|a| &mut a.value).collect(),
+            ExprKind::List(items) => items.iter_mut().collect(),
+            ExprKind::Neg(inner) => vec![inner],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Expressions are dropped with a loop, not by recursion, so that a tree
+/// of any depth (a file of 100,000 minus signs) is freed without
+/// exhausting the stack.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        self.kind.take_children(&mut pending);
+        while let Some(mut e) = pending.pop() {
+            e.kind.take_children(&mut pending);
+            // `e` has no children left: its own drop does nothing more.
+        }
+    }
+}
+
 /// A binary expression spanning `l..r` (used by the grammar).
 pub fn bin(op: BinOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
     Expr {

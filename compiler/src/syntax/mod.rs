@@ -2,7 +2,10 @@
 //! lexical and syntax errors into diagnostics.
 
 pub mod ast;
+mod depth;
 pub mod lexer;
+
+pub use depth::MAX_DEPTH;
 
 use lalrpop_util::{ErrorRecovery, ParseError};
 use snn_ir::Span;
@@ -49,13 +52,14 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
             diags.push(d);
         }
     }
-    let file = match result {
+    let mut file = match result {
         Ok(f) => f,
         Err(e) => {
             diags.push(parse_diagnostic(src, e));
             ast::File::default()
         }
     };
+    diags.extend(depth::limit_depth(&mut file));
     diags.sort_by_key(|d| d.labels.first().map(|l| (l.span.start, l.span.end)));
     (file, diags)
 }
@@ -193,10 +197,10 @@ mod tests {
     #[test]
     fn precedence_is_pythonic() {
         let e = parse_expr("0.2 * W @ x + b").unwrap();
-        let ExprKind::Binary(BinOp::Add, lhs, _) = e.kind else {
+        let ExprKind::Binary(BinOp::Add, lhs, _) = &e.kind else {
             panic!("top is not +: {e:?}")
         };
-        let ExprKind::Binary(BinOp::MatVec, w, _) = lhs.kind else {
+        let ExprKind::Binary(BinOp::MatVec, w, _) = &lhs.kind else {
             panic!("not @: {lhs:?}")
         };
         assert!(matches!(w.kind, ExprKind::Binary(BinOp::Mul, _, _)));
