@@ -13,6 +13,9 @@ fn snnc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snnc"))
         .args(args)
         .arg("--color=never")
+        // A fixed memory budget: the default depends on the machine, and
+        // E0206 names it.
+        .arg("--max-memory=4G")
         .current_dir(root())
         .output()
         .expect("snnc runs")
@@ -191,19 +194,19 @@ fn every_example_simulates_the_same_from_source_and_from_its_dump() {
 fn sim_errors_are_reported_without_partial_files() {
     let tmp = temp_dir("simerr");
     let y = tmp.join("y.npy");
-    // The lprnn input has 40 columns; the elman network takes 16.
+    // The modular input has 64 columns; the elman network takes 8.
     let out = snnc(&[
         "sim",
         "examples/elman/model.snn",
         "--input",
-        "examples/lprnn/input.npy",
+        "examples/modular/input.npy",
         "--output",
         &y.to_string_lossy(),
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "[E0300] Error: examples/lprnn/input.npy: the input array has 40 columns, but the network's inputs take 16 (x: 16)\n1 error\n"
+        "[E0300] Error: examples/modular/input.npy: the input array has 64 columns, but the network's inputs take 8 (x: 8)\n1 error\n"
     );
     assert!(!y.exists());
     // Two outputs cannot go to one .npy file.
