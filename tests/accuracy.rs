@@ -60,7 +60,7 @@ fn trained_examples_keep_their_accuracy_on_every_chip() {
                 .iter()
                 .find(|(m, b, _)| *m == rel && *b == backend)
                 .map(|r| r.2);
-            match (measure(&root, t, backend, false, None), refused) {
+            match (measure(&root, t, backend, false, &[], None), refused) {
                 (Ok(m), None) => {
                     ran += 1;
                     assert_eq!(m.samples, 500, "{rel} on {backend}");

@@ -318,15 +318,91 @@ fn truenorth_refuses_a_leaky_population_and_says_why() {
     assert_eq!(d[0].code, "E0460");
     assert_eq!(
         d[0].message,
-        "lif population `p` cannot run on truenorth: TrueNorth neurons leak linearly (a constant per tick), not by a factor"
+        "lif population `p` cannot run on truenorth: TrueNorth neurons leak linearly (a constant per tick), not by a factor, and hold no synaptic current"
     );
     assert_eq!(d[0].label, "a `lif` population");
     assert_eq!(d[0].span.map(|s| (s.start, s.end)), Some((26, 66)));
     assert_eq!(
         d[0].help.as_deref(),
         Some(
-            "truenorth runs `if`; compile for another backend, or write this layer with those neurons"
+            "truenorth runs `if`; `--approximate leak=linear` replaces a decay (with alpha_syn = 0) by the nearest linear leak; or compile for another backend"
         )
+    );
+}
+
+/// `--approximate leak=linear`: α = 0.75 and θ = 2 give λ = 0.25 · 2 / 2 =
+/// 0.25 a step; the `lif` becomes an `if` with that leak, and W0463 says so.
+/// A readout (`li`, α = 0.5) is sized by its range: one input of weight 1
+/// and one of 0.5 at most 1 each, so |v| ≤ 1.5 / (1 − 0.5) = 3, λ = 0.75.
+#[test]
+fn truenorth_approximates_a_decay_by_the_nearest_linear_leak() {
+    let src = "timestep 1ms;\n\
+        input x[2];\n\
+        population p: lif[2] { alpha_mem = 0.75; threshold = 2.0; }\n\
+        population r: li[1] { alpha_mem = 0.5; }\n\
+        x -> p { weight = ones(); }\n\
+        p -> r { weight = [[1.0, 0.5]]; }\n\
+        output y = r;\n";
+    let options = Options {
+        approximate_leak: true,
+        ..Options::default()
+    };
+    let o = compile("tn-leak", src, "truenorth", options).unwrap();
+    let g = &o.graph;
+    let model = |name: &str| match g.op(population(g, name)) {
+        Op::Population(p) => p.model.clone(),
+        _ => panic!(),
+    };
+    let p = model("p");
+    assert_eq!(p.kind(), snn_ir::ModelKind::If);
+    assert_eq!(p.real("leak"), snn_ir::Const::Scalar(0.25));
+    assert_eq!(p.real("threshold"), snn_ir::Const::Scalar(2.0));
+    let r = model("r");
+    assert_eq!(r.kind(), snn_ir::ModelKind::Li);
+    assert_eq!(r.real("alpha_mem"), snn_ir::Const::Scalar(1.0));
+    assert_eq!(r.real("leak"), snn_ir::Const::Scalar(0.75));
+    let w: Vec<&PassDiag> = o.diags.iter().filter(|d| d.code == "W0463").collect();
+    assert_eq!(w.len(), 2);
+    assert_eq!(
+        w[0].message,
+        "lif population `p` decays by a factor (0.75 a step) but TrueNorth leaks linearly: it leaks 0.25 a step toward 0 instead, the nearest constant for |v| up to 2 (its threshold); the two differ by up to 0.25 a step"
+    );
+    assert_eq!(
+        w[1].message,
+        "li population `r` decays by a factor (0.5 a step) but TrueNorth leaks linearly: it leaks 0.75 a step toward 0 instead, the nearest constant for |v| up to 3 (its range); the two differ by up to 0.75 a step"
+    );
+}
+
+/// A leak toward zero is TrueNorth's alone, and shares its register with
+/// the bias.
+#[test]
+fn a_leak_toward_zero_runs_only_on_truenorth_and_not_beside_a_bias() {
+    let src = |extra: &str| {
+        format!(
+            "timestep 1ms;\n\
+             input x[2];\n\
+             population p: if[2] {{ leak = 0.25;{extra} }}\n\
+             x -> p {{ weight = ones(); }}\n\
+             output y = p;\n"
+        )
+    };
+    compile("tn-leak-ok", &src(""), "truenorth", Options::default()).unwrap();
+    let d = compile("l2-leak", &src(""), "loihi2", Options::default()).unwrap_err();
+    assert_eq!(d[0].code, "E0460");
+    assert_eq!(
+        d[0].message,
+        "if population `p` cannot run on loihi2: its leak toward zero (`leak`) is TrueNorth's; loihi2 has none"
+    );
+    let d = compile(
+        "tn-leak-bias",
+        &src(" bias = 0.5;"),
+        "truenorth",
+        Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        d[0].message,
+        "if population `p` cannot run on truenorth: TrueNorth neurons have one leak register, which cannot hold both its bias and its leak toward zero"
     );
 }
 

@@ -577,39 +577,66 @@ fn group(
                     row
                 })
                 .collect();
+            // One leak register: the bias (a constant drift), or a leak
+            // toward zero with reversal (`legalize` never leaves both).
+            let toward_zero = per("leak");
+            let leak_reversal = toward_zero.iter().any(|&l| l != 0.0);
+            let leak = if leak_reversal {
+                toward_zero
+            } else {
+                per("bias")
+            };
+            let subtract = reset_subtract(g, pop);
             // V holds the model's v (in units of s) minus one: then the
             // model's `v > T` (T = θ / s) is `V ≥ ⌊T⌋`, TrueNorth's own
             // comparison, and its reset by α = ⌊T⌋ takes exactly T off
             // when T is whole (the quantizer's power-of-two scales make
             // integral thresholds whole); a zero reset is `V ← −1`, and
-            // the floor v_min is `V ≥ v_min − 1`.
-            const OFFSET: i32 = -1;
+            // the floor v_min is `V ≥ v_min − 1`. A leak toward zero turns
+            // on the sign of V, so there V holds v itself (α = ⌊T⌋ + 1)
+            // unless the reset subtracts, which must take T, not T + 1.
+            let offset: i32 = if leak_reversal && !subtract { 0 } else { -1 };
             let v_min = v_min(g, pop);
             let (beta, kappa) = if v_min.is_finite() {
-                (-(((v_min as f64) / s).round() as i32) - OFFSET, true)
+                (-(((v_min as f64) / s).round() as i32) - offset, true)
             } else {
                 (1 << 19, false)
             };
             Params::TrueNorth(TrueNorthGroup {
                 s: s_tab,
-                leak: per("bias")
+                leak: leak
                     .iter()
-                    .map(|&b| ((b as f64) / s).round() as i32)
+                    .map(|&b| {
+                        let l = ((b as f64) / s).round() as i32;
+                        if leak_reversal { -l } else { l }
+                    })
                     .collect(),
+                leak_reversal,
                 alpha: if kind == ModelKind::Li {
                     // An integrator: it never fires.
                     vec![snn_passes::quantize::truenorth::ALPHA_MAX as i32; n]
                 } else {
                     per("threshold")
                         .iter()
-                        .map(|&t| ((t as f64) / s).floor() as i32)
+                        .map(|&t| {
+                            // θ / s as the quantizer meant it: a whole
+                            // number that f32 scales miss by an ulp stays
+                            // whole (else `v > θ` would fire at v = θ).
+                            let t = (t as f64) / s;
+                            let t = if (t - t.round()).abs() < 1e-4 {
+                                t.round()
+                            } else {
+                                t
+                            };
+                            t.floor() as i32 + 1 + offset
+                        })
                         .collect()
                 },
                 beta: vec![beta; n],
-                gamma: if reset_subtract(g, pop) { 1 } else { 0 },
-                reset_value: OFFSET,
+                gamma: if subtract { 1 } else { 0 },
+                reset_value: offset,
                 kappa,
-                offset: OFFSET,
+                offset,
                 stochastic: None,
                 delay: outgoing_delays(out_delay, pop, idx),
             })

@@ -234,6 +234,13 @@ fn layer(g: &Graph, p: NodeId, from: NodeId) -> Result<Layer, NetxError> {
             )));
         }
     }
+    if m.kind().params().iter().any(|s| s.name == "leak")
+        && real(g, m.real("leak"), n).iter().any(|&l| l != 0.0)
+    {
+        return Err(at(
+            "a leak toward zero (`leak`); Lava's CUBA neurons decay by a factor".into(),
+        ));
+    }
     if m.kind().is_spiking() {
         if m.reset() != Reset::Zero {
             return Err(at("reset by subtraction; Lava's LIF resets to 0".into()));

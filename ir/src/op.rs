@@ -258,6 +258,7 @@ impl ModelKind {
         const IF: &[ParamSpec] = &[
             p("threshold", Real, real(1.0)),
             p("bias", Real, real(0.0)),
+            p("leak", Real, real(0.0)),
             p("gain", Real, real(1.0)),
             p("v_min", Real, real(f32::NEG_INFINITY)),
             p("reset", ResetMode, Some(ParamValue::Reset(Reset::Zero))),
@@ -284,6 +285,7 @@ impl ModelKind {
             p("alpha_syn", Real, real(0.0)),
             p("alpha_mem", Real, None),
             p("bias", Real, real(0.0)),
+            p("leak", Real, real(0.0)),
             p("gain", Real, real(1.0)),
             p("v_min", Real, real(f32::NEG_INFINITY)),
         ];

@@ -173,6 +173,8 @@ pub struct Options {
     pub weight_bits: Option<u8>,
     /// Map LSTM cells to spike-frequency-adaptation populations.
     pub approximate_lstm: bool,
+    /// On TrueNorth, replace a voltage decay by the nearest linear leak.
+    pub approximate_leak: bool,
     /// Keep the top `k` delays, per synapse, axon or layer.
     pub prune: Option<(PruneMode, usize)>,
     /// Force the delay bits of the ring buffer (Loihi), trading range for

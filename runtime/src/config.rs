@@ -185,8 +185,12 @@ pub struct SigmaDelta {
 pub struct TrueNorthGroup {
     /// `s[0..4]`: the signed 9-bit weight for each axon type.
     pub s: Vec<[i16; 4]>,
-    /// Leak λ added every tick.
+    /// Leak λ added every tick (times `sgn(V)` with `leak_reversal`).
     pub leak: Vec<i32>,
+    /// Leak reversal ε: the leak is `sgn(V) · λ`, `V` taken after the
+    /// tick's synaptic input, so a negative λ pulls `V` toward 0.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leak_reversal: bool,
     /// Positive threshold α: spike when `V ≥ α`.
     pub alpha: Vec<i32>,
     /// Negative threshold β: below `−β` the neuron resets or saturates.

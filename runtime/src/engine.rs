@@ -1801,11 +1801,17 @@ fn update(
             // drawn at delivery), leak, threshold. Draws, in this order:
             // the leak's ρ (stochastic leak), then η (threshold mask).
             let st = p.stochastic.as_ref();
+            let integrated = v[j] + input.round() as i64;
             let leak = match st {
                 Some(s) if s.leak => rng.bernoulli_sign(p.leak[j] as i64),
                 _ => p.leak[j] as i64,
             };
-            let pre = v[j] + input.round() as i64 + leak;
+            let omega = if p.leak_reversal {
+                integrated.signum()
+            } else {
+                1
+            };
+            let pre = integrated + omega * leak;
             v[j] = pre.clamp(-TN_V_MAX, TN_V_MAX);
             ov.saturated += u64::from(v[j] != pre);
             let eta = st.map_or(0, |s| rng.bits(s.threshold_bits));
@@ -2414,6 +2420,7 @@ mod tests {
         Params::TrueNorth(TrueNorthGroup {
             s: vec![[s0, 0, 0, 0]],
             leak: vec![0],
+            leak_reversal: false,
             alpha: vec![alpha],
             beta: vec![beta],
             gamma,
@@ -2475,6 +2482,30 @@ mod tests {
         // Deterministic synapse for comparison: +192 every tick.
         let v = tn_stochastic(stochastic(false, false, 0, 7), 192, 0, 10);
         assert_eq!(*v.last().unwrap(), 1920.0);
+    }
+
+    #[test]
+    fn truenorth_leak_reversal_pulls_toward_zero() {
+        // s0 = 10, λ = −3, ε = 1, no threshold in reach; input spikes at
+        // t1 and t2. The leak is sgn(V) · λ on V after the tick's input:
+        //   t0: V = 0 (sgn 0: no leak)
+        //   t1: 10 − 3 = 7     t2: 17 − 3 = 14
+        //   t3: 11  t4: 8  t5: 5  t6: 2  t7: 2 − 3 = −1 (past zero)
+        //   t8: −1 + 3 = 2     t9: −1
+        let mut p = tn(2, false, 10, 1 << 18, 1 << 18);
+        if let Params::TrueNorth(t) = &mut p {
+            t.leak = vec![-3];
+            t.leak_reversal = true;
+        }
+        let c = config("truenorth", "if", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+        let mut input = vec![0.0; 10];
+        input[1] = 1.0;
+        input[2] = 1.0;
+        let (_, v) = trace(c, &input, 10, 0);
+        assert_eq!(
+            v,
+            vec![0.0, 7.0, 14.0, 11.0, 8.0, 5.0, 2.0, -1.0, 2.0, -1.0]
+        );
     }
 
     #[test]

@@ -467,12 +467,14 @@ pub fn measure(
     t: &Trained,
     backend: &str,
     calibrate: bool,
+    approximate: &[&str],
     limit: Option<usize>,
 ) -> Result<Measured, Report> {
     let model = t.model_path();
     let passes = super::passes::PassArgs {
         backend: Some(backend.to_string()),
         weight_bits: t.weight_bits,
+        approximate: approximate.iter().map(|a| a.to_string()).collect(),
         calibrate: calibrate.then(|| root.join(&t.calibration)),
         sample: super::passes::sample_input(&model, None),
         ..Default::default()

@@ -25,8 +25,11 @@ pub struct PassArgs {
     /// lpRNN weights of Boeshertz et al.
     #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(2..=16))]
     pub weight_bits: Option<u8>,
-    /// Approximations to allow: `lstm=sfa` maps LSTM cells to
-    /// spike-frequency-adaptation neurons (to be retrained).
+    /// Approximations to allow (repeat the flag for several):
+    /// `lstm=sfa` maps LSTM cells to spike-frequency-adaptation neurons (to
+    /// be retrained); `leak=linear` runs a voltage that decays by a factor
+    /// on TrueNorth with the nearest constant leak toward zero (W0463 says
+    /// which, `compare` how far the chip then is from the float model).
     #[arg(long, value_name = "WHAT=HOW")]
     pub approximate: Vec<String>,
     /// Ticks per model step on chips whose spikes carry no value (Loihi 1,
@@ -105,10 +108,13 @@ impl PassArgs {
         for a in &self.approximate {
             match a.as_str() {
                 "lstm=sfa" => o.approximate_lstm = true,
+                "leak=linear" => o.approximate_leak = true,
                 other => {
                     return Err(Report::error(
                         "E0204",
-                        format!("unknown approximation `{other}`; the one available is `lstm=sfa`"),
+                        format!(
+                            "unknown approximation `{other}`; the ones available are `lstm=sfa` and `leak=linear`"
+                        ),
                     ));
                 }
             }

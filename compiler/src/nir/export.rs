@@ -214,6 +214,9 @@ fn neuron(g: &Graph, n: NodeId, size: usize, dt: f64) -> Result<Tree, String> {
             return Err("a `v_min` floor; NIR's neurons have none".into());
         }
     }
+    if kind.params().iter().any(|s| s.name == "leak") && get("leak").iter().any(|&l| l != 0.0) {
+        return Err("a leak toward zero (`leak`); NIR's neurons decay by a factor".into());
+    }
     let shape = vec![size];
     let mut t = Tree::default();
     let put = |t: &mut Tree, name: &str, v: Vec<f64>| t.numbers(name, shape.clone(), v, Num::F32);

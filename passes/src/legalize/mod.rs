@@ -43,9 +43,31 @@ use synapses::{Synapses, relaid};
 /// The pass: the steps above, in order. Fails (after reporting every
 /// error) when a model cannot run on the chip or cannot be built there.
 pub fn legalize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
+    // `--approximate leak=linear` sizes a readout's leak by the largest
+    // value it reached on the data (calibration, or the model's sample
+    // input), else by its range.
+    let bounds: std::collections::HashMap<NodeId, (f64, &'static str)> = if g
+        .populations()
+        .iter()
+        .any(|&p| models::wants_linear_leak(g, p, cx))
+    {
+        crate::range::choose(g, cx)?
+            .into_iter()
+            .map(|c| {
+                let b = match c.observed {
+                    Some(o) if o.state > 0.0 => (o.state as f64, "what it reached on the data"),
+                    _ => (c.range.state as f64, "its range"),
+                };
+                (c.node, b)
+            })
+            .collect()
+    } else {
+        Default::default()
+    };
     let mut ok = true;
     for pop in g.populations() {
-        ok &= models::supported(g, pop, cx) && models::values_stay_home(g, pop, cx);
+        ok &= models::supported(g, pop, bounds.get(&pop).copied(), cx)
+            && models::values_stay_home(g, pop, cx);
     }
     ok &= adaptive::two_compartments(g, cx);
     if !ok {

@@ -2,13 +2,13 @@
 //! types, `W[j][i] = c[j][i] · s_j[G_i]`, and recorded the table `s` of
 //! each neuron's weight per type (`QuantKind::AxonTypes`). Here that table
 //! becomes signed integers of `bits` bits (9, or `--weight-bits`) times one
-//! scale per population, which the threshold α, the leak λ (the bias) and
-//! the floor β share, all integers of their own widths:
+//! scale per population, which the threshold α, the leak λ (the bias, or
+//! the leak toward zero) and the floor β share, all integers of their own widths:
 //!
 //! ```text
 //! s_j[G] = k · scale   |k| ≤ 2^(bits−1) − 1
 //! θ      = a · scale   a + 1 = α ≤ 2^18 − 1   (TrueNorth fires at V ≥ α)
-//! bias   = λ · scale   |λ| ≤ 255
+//! bias   = λ · scale   |λ| ≤ 255   (or leak = −λ · scale, with reversal)
 //! v_min  = −β · scale  β ≤ 2^18 − 1
 //! ```
 //!
@@ -178,11 +178,14 @@ pub(super) fn quantize_group(g: &mut Graph, grp: &Group, f: &Format, found: &mut
                 a
             });
         }
-        if let Some(v) = params::values(g, pop, "bias") {
-            biases = v.fold(biases, |mut a, x| {
-                a.push(x);
-                a
-            });
+        // The bias and the leak toward zero share the leak register λ.
+        for name in ["bias", "leak"] {
+            if let Some(v) = params::values(g, pop, name) {
+                biases = v.fold(biases, |mut a, x| {
+                    a.push(x);
+                    a
+                });
+            }
         }
     }
     let max_abs = |v: &[f32]| v.iter().fold(0f64, |m, x| m.max(x.abs() as f64));

@@ -34,7 +34,8 @@
 //! the next step; from a low-pass sender `d·K − K/2`, so the continuous
 //! value a receiver reads during its step is centred on the step boundary
 //! the model reads. A readout's leak `α` becomes `α^(1/K)` a tick, its input
-//! scaled to keep its steady state.
+//! scaled to keep its steady state (on TrueNorth with `--approximate
+//! leak=linear`, unfiltered: `legalize` then makes that decay a linear leak).
 //!
 //! On TrueNorth, the weights into a spike-count population then take
 //! Diehl's 16 levels through four axon types (see `bits.rs`).
@@ -225,6 +226,10 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
         return Ok(());
     }
     let truenorth = cx.target.name == "truenorth";
+    // A leaky readout on TrueNorth, which has no synaptic filter, adds its
+    // input straight to its voltage; `legalize` then turns the per-tick
+    // decay into a linear leak.
+    let leak_linear = truenorth && cx.options.approximate_leak;
     let k = cx.options.ticks_per_step.unwrap_or(DEFAULT_TICKS);
     // Upper bounds of every sigma-delta population's values.
     let chosen = crate::range::choose(g, cx)?;
@@ -453,7 +458,8 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
                     gain / k as f64
                 } else {
                     let at = alpha.max(0.0).powf(1.0 / k as f64);
-                    (1.0 - rebuild) * gain * (1.0 - at) / (1.0 - alpha.max(0.0))
+                    let filter = if leak_linear { 1.0 } else { 1.0 - rebuild };
+                    filter * gain * (1.0 - at) / (1.0 - alpha.max(0.0))
                 }
             }
             _ => 1.0,
@@ -478,7 +484,8 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
                 (1.0, 1.0 / k as f64, 0.0)
             } else {
                 let at = alpha.max(0.0).powf(1.0 / k as f64);
-                (at, (1.0 - at) / (1.0 - alpha.max(0.0)), rebuild)
+                let syn = if leak_linear { 0.0 } else { rebuild };
+                (at, (1.0 - at) / (1.0 - alpha.max(0.0)), syn)
             };
             let bias = match p.model.real("bias") {
                 Const::Scalar(b) => Const::Scalar((b as f64 * bias_factor) as f32),

@@ -107,6 +107,8 @@ struct LifParams {
     alpha_mem: Param,
     threshold: Param,
     bias: Param,
+    /// `if` only (0 for `lif`): the linear leak toward 0.
+    leak: Param,
     gain: Param,
     v_min: Param,
     reset: Reset,
@@ -129,6 +131,7 @@ struct LifAt {
     alpha_mem: f32,
     threshold: f32,
     bias: f32,
+    leak: f32,
     gain: f32,
     v_min: f32,
 }
@@ -142,6 +145,7 @@ impl LifParams {
             alpha_mem: self.alpha_mem.at(j),
             threshold: self.threshold.at(j),
             bias: self.bias.at(j),
+            leak: self.leak.at(j),
             gain: self.gain.at(j),
             v_min: self.v_min.at(j),
         }
@@ -154,11 +158,20 @@ impl LifParams {
             &self.alpha_mem,
             &self.threshold,
             &self.bias,
+            &self.leak,
             &self.gain,
             &self.v_min,
         ];
         all.iter().all(|p| p.stride == 0).then(|| self.at(0))
     }
+}
+
+/// `x − leak · sgn(x)` with `sgn(0) = 0`, without branches; exactly `x`
+/// when `leak` is 0.
+#[inline(always)]
+fn leaked(x: f32, leak: f32) -> f32 {
+    let sign = i32::from(x > 0.0) - i32::from(x < 0.0);
+    x - leak * sign as f32
 }
 
 /// One `lif` neuron's step (`docs/semantics.md`), written without branches
@@ -184,7 +197,7 @@ fn lif_neuron<const SYN: bool, const SUB: bool>(
     // candidate `vt` is computed anyway (and dropped) to keep the loop
     // free of branches.
     let frozen = *r > 0;
-    let vt = (q.alpha_mem * *v + cur + q.bias).max(q.v_min);
+    let vt = leaked(q.alpha_mem * *v + cur + q.bias, q.leak).max(q.v_min);
     let spike = !frozen & (vt > q.threshold);
     let after = if SUB { vt - q.threshold } else { 0.0 };
     *v = if frozen {
@@ -358,6 +371,7 @@ struct LiParams {
     alpha_syn: Param,
     alpha_mem: Param,
     bias: Param,
+    leak: Param,
     gain: Param,
     v_min: Param,
 }
@@ -377,7 +391,8 @@ impl Li {
             for k in 0..out.len() {
                 let j = off + k;
                 i[k] = p.alpha_syn.at(j) * i[k] + p.gain.at(j) * input[j];
-                v[k] = (p.alpha_mem.at(j) * v[k] + i[k] + p.bias.at(j)).max(p.v_min.at(j));
+                let pre = p.alpha_mem.at(j) * v[k] + i[k] + p.bias.at(j);
+                v[k] = leaked(pre, p.leak.at(j)).max(p.v_min.at(j));
                 out[k] = v[k];
             }
         });
@@ -435,6 +450,7 @@ impl Population {
                         },
                         threshold: p("threshold")?,
                         bias: p("bias")?,
+                        leak: if lif { Param::scalar(0.0) } else { p("leak")? },
                         gain: p("gain")?,
                         v_min: p("v_min")?,
                         reset: model.reset(),
@@ -475,6 +491,7 @@ impl Population {
                     alpha_syn: p("alpha_syn")?,
                     alpha_mem: p("alpha_mem")?,
                     bias: p("bias")?,
+                    leak: p("leak")?,
                     gain: p("gain")?,
                     v_min: p("v_min")?,
                 },

@@ -161,6 +161,60 @@ fn if_integrates_with_linear_leak_and_v_min() {
 }
 
 #[test]
+fn if_and_li_leak_toward_zero() {
+    // `if`: θ 1, leak 0.25, reset zero; input .75, .75, .75, 0, −.5, 0, 0:
+    //   t0: v' = .75           v = .75 − .25 = .5
+    //   t1: v' = 1.25          v = 1 (not > 1)
+    //   t2: v' = 1.75          v = 1.5 > 1: s 1, v = 0
+    //   t3: v' = 0             v = 0 (sgn 0 = 0: no leak at zero)
+    //   t4: v' = −.5           v = −.5 + .25 = −.25
+    //   t5: v' = −.25          v = 0
+    //   t6: v' = 0             v = 0
+    // `li`: alpha_mem .5, leak .25, bias .125, same input:
+    //   t0: v' = .875          v = .625
+    //   t1: v' = .3125 + .875 = 1.1875         v = .9375
+    //   t2: v' = .46875 + .875 = 1.34375       v = 1.09375
+    //   t3: v' = .546875 + .125 = .671875      v = .421875
+    //   t4: v' = .2109375 − .375 = −.1640625   v = .0859375
+    //   t5: v' = .04296875 + .125 = .16796875  v = −.08203125 (one step past 0)
+    //   t6: v' = −.041015625 + .125 = .083984375  v = −.166015625
+    let mut n = Net::new();
+    let x = n.input("x", 1);
+    let p = n.pop(ModelKind::If, 1, vec![("leak", real(0.25))], &[x]);
+    let li = n.pop(
+        ModelKind::Li,
+        1,
+        vec![
+            ("alpha_mem", real(0.5)),
+            ("leak", real(0.25)),
+            ("bias", real(0.125)),
+        ],
+        &[x],
+    );
+    let v = n.probe(p, ProbeVar::V);
+    n.output("s", p);
+    n.output("v", v);
+    n.output("li", li);
+    let input: &[&[f32]] = &[&[0.75], &[0.75], &[0.75], &[0.0], &[-0.5], &[0.0], &[0.0]];
+    let out = n.run(&[("x", input)], 7);
+    assert_trace(&out, "s", &[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_trace(&out, "v", &[0.5, 1.0, 0.0, 0.0, -0.25, 0.0, 0.0]);
+    assert_trace(
+        &out,
+        "li",
+        &[
+            5.0 / 8.0,
+            15.0 / 16.0,
+            35.0 / 32.0,
+            27.0 / 64.0,
+            11.0 / 128.0,
+            -21.0 / 256.0,
+            -85.0 / 512.0,
+        ],
+    );
+}
+
+#[test]
 fn if_with_subtract_reset_and_refractory() {
     // θ 1, reset subtract, refractory 1, gain 0.5, input 3 every step:
     // g·I = 1.5.
