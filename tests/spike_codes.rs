@@ -278,3 +278,34 @@ fn what_no_spike_code_carries_is_refused() {
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
+
+/// `snnc constraints`: what a training script reads for TrueNorth (and
+/// what changes with `--ticks-per-step`); an unknown backend has none.
+#[test]
+fn constraints_give_truenorths_rules_for_training() {
+    use snnc::cli::constraints::rules;
+    let value = |rs: &[snnc::cli::constraints::Rule], name: &str| {
+        rs.iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no rule {name}"))
+            .value
+            .clone()
+    };
+    let tn = rules("truenorth", None).unwrap();
+    assert_eq!(value(&tn, "weight_levels"), serde_json::json!(16));
+    assert_eq!(value(&tn, "fan_in"), serde_json::json!(64));
+    assert_eq!(value(&tn, "delay_ticks"), serde_json::json!([1, 15]));
+    assert_eq!(value(&tn, "ticks_per_step"), serde_json::json!(16));
+    assert_eq!(value(&tn, "activity_levels"), serde_json::json!(17));
+    assert_eq!(value(&tn, "decay"), serde_json::json!("linear"));
+    let decay = tn.iter().find(|r| r.name == "decay").unwrap();
+    assert!(
+        decay.meaning.contains("--approximate leak=linear"),
+        "{}",
+        decay.meaning
+    );
+    let k8 = rules("truenorth", Some(8)).unwrap();
+    assert_eq!(value(&k8, "ticks_per_step"), serde_json::json!(8));
+    assert_eq!(value(&k8, "activity_levels"), serde_json::json!(9));
+    assert!(rules("spinnaker", None).is_none());
+}

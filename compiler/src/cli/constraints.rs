@@ -145,7 +145,7 @@ pub fn rules(name: &str, ticks: Option<u32>) -> Option<Vec<Rule>> {
         DecayFormat::Linear => rule(
             "decay",
             "linear",
-            "no multiplicative leak: an integrator without leak (alpha_mem = 1) runs; a leaky one does not",
+            "no multiplicative leak: a constant leak toward zero (`leak` on if/li) or a bias; a decay (alpha_mem < 1) runs only as the nearest such leak, with --approximate leak=linear",
         ),
         DecayFormat::Bf16 => rule("decay", "bf16", "a bfloat16 retention factor"),
     });
