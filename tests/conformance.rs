@@ -632,3 +632,39 @@ fn the_growth_order_cut_changes_where_neurons_sit_not_what_they_compute() {
     assert!(fired > 1000.0, "{fired} spikes");
     assert_eq!(a, b);
 }
+
+/// `compare --dataset` on a trained example classifies the way its
+/// `trained*.json` says (Elman's logits accumulate: the last step), and
+/// says where that came from; `--decision` overrides it.
+#[test]
+fn compare_classifies_a_trained_example_as_it_was_trained() {
+    let model = root().join("examples/elman/model.snn");
+    let data = root().join("examples/elman/test.npz");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "compare",
+            model.to_str().unwrap(),
+            "--backend",
+            "loihi2",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--limit",
+            "8",
+        ];
+        a.extend_from_slice(extra);
+        cli(&a)
+    };
+    let (ok, out, err) = args(&[]);
+    assert!(ok, "{err}");
+    let json = root().join("examples/elman/trained.json");
+    assert!(
+        out.contains(&format!(
+            "classified by `logits` (last, from {})",
+            json.display()
+        )),
+        "{out}"
+    );
+    let (ok, out, err) = args(&["--decision", "sum"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("classified by `logits` (sum)"), "{out}");
+}

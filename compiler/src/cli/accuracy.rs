@@ -410,6 +410,36 @@ impl Trained {
     }
 }
 
+/// The `trained*.json` beside `model` that describes it (its `model` is
+/// the model's file name), and its path; `None` when there is none or it
+/// cannot be read.
+pub fn trained_for(model: &Path) -> Option<(Trained, std::path::PathBuf)> {
+    let name = model.file_name()?.to_str()?;
+    let dir = match model.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("trained") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().find_map(|p| {
+        let text = std::fs::read_to_string(&p).ok()?;
+        let mut t: Trained = serde_json::from_str(&text).ok()?;
+        (t.model == name).then(|| {
+            t.folder = dir.clone();
+            (t, p)
+        })
+    })
+}
+
 /// Every `trained*.json` under `root/examples`, by path.
 pub fn trained_examples(root: &Path) -> Result<Vec<Trained>, Report> {
     let mut found = Vec::new();

@@ -34,15 +34,17 @@ pub struct CompareArgs {
     /// and of the chip, how often they agree, and what did not fit.
     #[arg(long, value_name = "X.npz")]
     pub dataset: Option<PathBuf>,
-    /// The classifier output for `--dataset` (default: the first output
+    /// The classifier output for `--dataset` (default: the one a
+    /// `trained*.json` beside the model names for it, else the first output
     /// with more than one element).
     #[arg(long, value_name = "NAME", requires = "dataset")]
     pub classifier: Option<String>,
     /// How a sample's outputs over time become a class: the arg-max of
     /// their sum (`mean` gives the same), of the last step, or of each
-    /// element's largest value.
-    #[arg(long, value_enum, default_value_t = Decision::Sum, requires = "dataset")]
-    pub decision: Decision,
+    /// element's largest value (default: what a `trained*.json` beside the
+    /// model says it was trained with, else `sum`).
+    #[arg(long, value_enum, requires = "dataset")]
+    pub decision: Option<Decision>,
     /// Only the first N samples of the dataset.
     #[arg(long, value_name = "N", requires = "dataset")]
     pub limit: Option<usize>,
@@ -181,14 +183,28 @@ pub fn compare(mut args: CompareArgs) -> Outcome {
     let target_name = config.manifest.backend.clone();
     let target = target_name.as_str();
     if let Some(dataset) = &args.dataset {
+        // A trained example says how it classifies: use that unless told.
+        let trained = accuracy::trained_for(&args.file);
+        let classifier = args
+            .classifier
+            .clone()
+            .or_else(|| trained.as_ref().map(|(t, _)| t.classifier.clone()));
+        let decision = args
+            .decision
+            .or_else(|| trained.as_ref().map(|(t, _)| t.decision))
+            .unwrap_or(Decision::Sum);
+        let from = match (&trained, args.decision) {
+            (Some((_, path)), None) => format!(", from {}", path.display()),
+            _ => String::new(),
+        };
         let a = accuracy::accuracy(
             &original,
             &graph,
             &config,
             dataset,
             &accuracy::Options {
-                classifier: args.classifier.as_deref(),
-                decision: args.decision,
+                classifier: classifier.as_deref(),
+                decision,
                 limit: args.limit,
                 progress: !args.json,
                 lowered: lowered.as_ref(),
@@ -235,7 +251,7 @@ pub fn compare(mut args: CompareArgs) -> Outcome {
             let pct = |x: f64| format!("{:.1}%", 100.0 * x);
             let mut table = snn_passes::Table::new(
                 format!(
-                    "{} on {} against the float reference: {} samples of {}, classified by `{}` ({})",
+                    "{} on {} against the float reference: {} samples of {}, classified by `{}` ({}{from})",
                     args.file.display(),
                     target,
                     a.samples(),
