@@ -1,0 +1,835 @@
+//! The engine against hand-computed traces, chip by chip.
+
+use super::*;
+use crate::config::*;
+
+/// One core: `n` neurons in one group with `params`; input channel c
+/// feeds axon c; `syn` lists (axon, target, weight, delay, kind).
+fn config(
+    backend: &str,
+    model: &str,
+    n: u32,
+    params: Params,
+    syn: &[(u32, u32, i32, u8, u8)],
+    inputs: u32,
+    routes: Vec<Vec<(u32, u32)>>,
+) -> Config {
+    let mut s = Synapses {
+        axon_ptr: vec![0],
+        ..Synapses::default()
+    };
+    let axons = syn.iter().map(|x| x.0 + 1).max().unwrap_or(0).max(inputs);
+    for a in 0..axons {
+        for &(ax, t, w, d, k) in syn {
+            if ax == a {
+                s.target.push(t);
+                s.weight.push(w);
+                s.delay.push(d);
+                s.kind.push(k);
+            }
+        }
+        s.axon_ptr.push(s.target.len() as u32);
+    }
+    let core = Core {
+        chip: 0,
+        core: 0,
+        neurons: n,
+        groups: vec![Group {
+            population: "p".into(),
+            model: model.into(),
+            first: 0,
+            count: n,
+            graded: false,
+            scale: 1.0,
+            params,
+        }],
+        routes,
+        axon_graded: vec![false; axons as usize],
+    };
+    Config {
+        manifest: Manifest {
+            format: FORMAT,
+            backend: backend.into(),
+            chips: 1,
+            cores: 1,
+            timestep_us: 1000.0,
+            ticks_per_step: 1,
+            source_hash: "0".into(),
+            order: vec![(0, 0)],
+            inputs: vec![InputMap {
+                name: "x".into(),
+                size: inputs,
+                encoder: Encoder::Rate,
+                scale: 1.0,
+                routes: (0..inputs).map(|c| vec![(0, c)]).collect(),
+            }],
+            outputs: vec![
+                OutputMap {
+                    name: "s".into(),
+                    read: Readout::Spikes,
+                    neurons: (0..n).map(|i| (0, i)).collect(),
+                    scale: vec![1.0; n as usize],
+                },
+                OutputMap {
+                    name: "v".into(),
+                    read: Readout::Voltage,
+                    neurons: (0..n).map(|i| (0, i)).collect(),
+                    scale: vec![1.0; n as usize],
+                },
+            ],
+            energy: Energy {
+                synaptic_op_pj: 1.0,
+                neuron_update_pj: 1.0,
+                spike_pj: 1.0,
+            },
+        },
+        cores: vec![(core, s)],
+    }
+}
+
+fn loihi(n: usize, du: u16, dv: u16, vth: u32) -> LoihiGroup {
+    LoihiGroup {
+        du: vec![du; n],
+        dv: vec![dv; n],
+        vth: vec![vth; n],
+        bias_mant: vec![0; n],
+        bias_exp: vec![0; n],
+        vmin: -(V_MAX as i32),
+        refractory: 0,
+        reset_subtract: false,
+        formats: vec![0],
+        adaptive: None,
+        sigma_delta: None,
+    }
+}
+
+/// Runs with input `x[t]` on channel 0; returns (spikes, voltages) of
+/// neuron `k`.
+fn trace(c: Config, x: &[f32], steps: usize, k: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut e = Engine::new(c);
+    let x = x.to_vec();
+    let out = e.run(steps, &move |t| {
+        vec![vec![x.get(t).copied().unwrap_or(0.0)]]
+    });
+    (
+        out[0].1.iter().map(|r| r[k]).collect(),
+        out[1].1.iter().map(|r| r[k]).collect(),
+    )
+}
+
+#[test]
+fn loihi_cuba_lif_by_hand() {
+    // du = 2047: u halves (4096 − 2048); dv = 1024: v × 3/4. One input
+    // spike a step through a weight of mantissa 1 at exponent 0 = 64.
+    // vth 2 → spike when v > 128.
+    // t0: u = 64,       v = 64
+    // t1: u = 32 + 64,  v = 48 + 96 = 144 > 128: spike, v = 0
+    // t2: u = 48 + 64,  v = 112
+    // t3: u = 56 + 64,  v = 84 + 120 = 204: spike, v = 0
+    // t4: u = 60 + 64,  v = 124
+    let c = config(
+        "loihi",
+        "lif",
+        1,
+        Params::Loihi(loihi(1, 2047, 1024, 2)),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    let (s, v) = trace(c, &[1.0; 5], 5, 0);
+    assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+    assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
+}
+
+#[test]
+fn spikes_use_the_integer_ring_only_when_sums_provably_fit() {
+    let c = |w: i32, exp: i8| {
+        let mut p = loihi(1, 4095, 4095, 100_000);
+        p.formats = vec![exp];
+        config(
+            "loihi",
+            "lif",
+            1,
+            Params::Loihi(p),
+            &[(0, 0, w, 0, 0), (1, 0, w, 0, 0)],
+            2,
+            vec![vec![]],
+        )
+    };
+    // 2 · 100 · 2^6 = 12800: integer weights whose sum fits.
+    assert!(Engine::new(c(100, 0)).int_spikes);
+    // Mantissa 3 at exponent −7 is 3 · 2^−1 = 1.5, but a negative
+    // exponent's synapses are summed as mantissas and shifted (Lava's
+    // floor), so the integer ring still holds every sum.
+    assert!(Engine::new(c(3, -7)).int_spikes);
+    // 2 · 255 · 2^13 = 4177920: fits; the bound is per target.
+    assert!(Engine::new(c(255, 7)).int_spikes);
+    // The float ring gives the same trace on a whole-valued network.
+    let (s1, v1) = trace(c(100, 0), &[1.0; 4], 4, 0);
+    let mut e = Engine::new(c(100, 0));
+    assert!(e.int_spikes);
+    e.int_spikes = false;
+    e.spike = vec![0.0; e.slots * e.neurons];
+    let out = e.run(4, &|_| vec![vec![1.0, 0.0]]);
+    assert_eq!(out[1].1.iter().map(|r| r[0]).collect::<Vec<_>>(), v1);
+    assert_eq!(s1, vec![0.0; 4]);
+    // du = 4095 clears u each step: u = 100 · 2^6 = 6400. dv = 4095
+    // keeps 1/4096 of v: v = 6400, then ⌊6400 / 4096⌋ + 6400 = 6401.
+    assert_eq!(v1, vec![6400.0, 6401.0, 6401.0, 6401.0]);
+}
+
+/// Lava's Dense (fixed point) sums the mantissas of a step's spikes per
+/// synapse format and shifts the sum: `Σm · 2^e` for `e ≥ 0`, `⌊Σm /
+/// 2^−e⌋` for `e < 0`; the LIF then adds it `<< 6` to `u`. Sixteen
+/// formats with exponents −8..7, two input channels each, mantissas 3
+/// and 2 into neuron 0 and −3 and −2 into neuron 1; every channel
+/// spikes once, at step 0, and `du = 4095` makes `u` that step's input.
+/// Neuron 0: Σm = 5 per format, so 5 · 64 · (1 + 2 + … + 128) = 81600
+/// from e = 0..7, and ⌊5/2⌋ · 64 = 128, ⌊5/4⌋ · 64 = 64 and 0 for
+/// e = −3..−8: u = 81792 (scaling each synapse exactly would give
+/// 5 · 2^(6+e) summed, 81918.75). Neuron 1: Σm = −5: −81600, then
+/// ⌊−5/2⌋ = −3 → −192, ⌊−5/4⌋ = −2 → −128, and ⌊−5/2^k⌋ = −1 → −64 for
+/// each of k = 3..8: u = −81600 − 192 − 128 − 384 = −82304.
+#[test]
+fn negative_exponents_floor_the_step_sum_as_lava_does() {
+    let mut p = loihi(2, 4095, 0, 131_071);
+    p.formats = (-8..=7).collect();
+    let mut syn = Vec::new();
+    for f in 0..16u8 {
+        for (k, m) in [(0u32, 3), (1, 2)] {
+            let axon = 2 * f as u32 + k;
+            syn.push((axon, 0, m, 0, f));
+            syn.push((axon, 1, -m, 0, f));
+        }
+    }
+    let mut c = config(
+        "loihi",
+        "lif",
+        2,
+        Params::Loihi(p),
+        &syn,
+        32,
+        vec![vec![], vec![]],
+    );
+    c.manifest.outputs[1].read = Readout::Current;
+    let mut e = Engine::new(c);
+    assert!(e.int_spikes);
+    let out = e.run(2, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }; 32]]);
+    assert_eq!(out[1].1[0], vec![81792.0, -82304.0]);
+    // Nothing arrives at step 1, and u is cleared every step.
+    assert_eq!(out[1].1[1], vec![0.0, 0.0]);
+    // Spread over two steps (delay 1 for channel 1) each step's sum is
+    // floored on its own: ⌊3/2⌋ + ⌊2/2⌋ = 2 at e = −1, not ⌊5/2⌋.
+    let mut p = loihi(1, 4095, 0, 131_071);
+    p.formats = vec![-1];
+    let c = config(
+        "loihi",
+        "lif",
+        1,
+        Params::Loihi(p),
+        &[(0, 0, 3, 0, 0), (1, 0, 2, 1, 0)],
+        2,
+        vec![vec![]],
+    );
+    let mut c2 = c.clone();
+    c2.manifest.outputs[1].read = Readout::Current;
+    let mut e = Engine::new(c2);
+    let out = e.run(3, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }; 2]]);
+    let u: Vec<f32> = out[1].1.iter().map(|r| r[0]).collect();
+    assert_eq!(u, vec![64.0, 64.0, 0.0]);
+}
+
+/// A current that leaves 24 bits wraps, and a voltage beyond them
+/// saturates; the engine counts both. Nine channels of mantissa 127 at
+/// exponent 7 (127 · 2^13 = 1040384 each) bring 9363456 a step, which
+/// wraps to 9363456 − 2^24 = −7413760 in `u` (du = 4095: no memory).
+/// `v` (dv = 0: no leak) takes −7413760, then −14827520, clamped to
+/// −(2^23 − 1) (the register's floor): one saturation at step 1, one
+/// at each step after.
+#[test]
+fn wraps_and_saturations_are_counted_per_population() {
+    let mut p = loihi(1, 4095, 0, 131_071);
+    p.formats = vec![7];
+    let syn: Vec<_> = (0..9).map(|a| (a, 0, 127, 0, 0)).collect();
+    let c = config("loihi", "lif", 1, Params::Loihi(p), &syn, 9, vec![vec![]]);
+    let mut e = Engine::new(c);
+    let out = e.run(3, &|_| vec![vec![1.0; 9]]);
+    let v: Vec<f32> = out[1].1.iter().map(|r| r[0]).collect();
+    assert_eq!(v, vec![-7_413_760.0, -(V_MAX as f32), -(V_MAX as f32)]);
+    assert_eq!(
+        e.overflow(),
+        vec![(
+            "p".to_string(),
+            Overflow {
+                wrapped: 3,
+                saturated: 2
+            }
+        )]
+    );
+    // A rate-coded input above 1 (more than a spike a step) is counted
+    // on its input.
+    let mut e = Engine::new(config(
+        "loihi",
+        "lif",
+        1,
+        Params::Loihi(loihi(1, 4095, 0, 131_071)),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    ));
+    e.run(2, &|_| vec![vec![2.5]]);
+    assert_eq!(
+        e.overflow()[0],
+        (
+            "input x".to_string(),
+            Overflow {
+                wrapped: 0,
+                saturated: 2
+            }
+        )
+    );
+}
+
+#[test]
+fn the_uniform_cuba_loop_matches_the_general_one_bit_for_bit() {
+    // Random inputs up to ±2^26 (so u wraps at 24 bits), a floor that
+    // clips, subtractive and zero resets, refractory periods; 67
+    // neurons, so the flags end in a partial word.
+    for (subtract, refractory, vmin) in [(false, 0, -(V_MAX as i32)), (true, 3, -50_000)] {
+        let mut p = loihi(67, 1000, 300, 500);
+        p.reset_subtract = subtract;
+        p.refractory = refractory;
+        p.vmin = vmin;
+        p.bias_mant = vec![-120; 67];
+        p.bias_exp = vec![3; 67];
+        let mut a = Cuba::new(&p, 67, true);
+        let mut b = Cuba::new(&p, 67, true);
+        assert!(a.uniform());
+        let mut rng = Rng::new(11);
+        let (mut fa, mut fb) = (Vec::new(), Vec::new());
+        for _ in 0..400 {
+            let input: Vec<i32> = (0..67)
+                .map(|_| (rng.bits(27) - (1 << 26)) as i32 >> (rng.bits(4) as u32))
+                .collect();
+            let mut sa = input.clone();
+            a.step_uniform(&mut sa, 0, &mut fa);
+            assert!(sa.iter().all(|&x| x == 0));
+            b.step(|j| input[j] as i64, 0, &mut fb);
+            assert_eq!((&a.u, &a.v, &a.refr), (&b.u, &b.v, &b.refr));
+            assert_eq!(fa, fb);
+        }
+        assert!(!fa.is_empty());
+        assert!(
+            a.v.iter().any(|&v| v == vmin.max(-(V_MAX as i32))),
+            "the floor is reached"
+        );
+    }
+}
+
+#[test]
+fn chunks_of_one_population_on_two_cores_update_as_one_group() {
+    // The hand-traced neuron of `loihi_cuba_lif_by_hand`, twice: one on
+    // each of two cores, both fed by input channel 0. The two groups
+    // are one population with the same constants, so they merge; each
+    // neuron still follows the hand trace.
+    let mut c = config(
+        "loihi",
+        "lif",
+        1,
+        Params::Loihi(loihi(1, 2047, 1024, 2)),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    let second = c.cores[0].clone();
+    c.cores.push(second);
+    c.cores[1].0.core = 1;
+    let m = &mut c.manifest;
+    m.cores = 2;
+    m.order = vec![(0, 0), (1, 0)];
+    m.inputs[0].routes = vec![vec![(0, 0), (1, 0)]];
+    for o in &mut m.outputs {
+        o.neurons = vec![(0, 0), (1, 0)];
+        o.scale = vec![1.0; 2];
+    }
+    let mut e = Engine::new(c);
+    assert_eq!(
+        (e.groups.len(), e.order.len(), e.groups[0].count),
+        (1, 1, 2)
+    );
+    let out = e.run(5, &|_| vec![vec![1.0]]);
+    for k in 0..2 {
+        let s: Vec<f32> = out[0].1.iter().map(|r| r[k]).collect();
+        let v: Vec<f32> = out[1].1.iter().map(|r| r[k]).collect();
+        assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
+    }
+}
+
+#[test]
+fn per_neuron_and_shared_constants_agree() {
+    // Two neurons with the same constants, once stored shared and once
+    // per neuron (one of them differs in a constant it never uses:
+    // neuron 1's threshold is high, so neuron 0 is the same in both).
+    let shared = loihi(2, 2047, 1024, 2);
+    let mut apart = loihi(2, 2047, 1024, 2);
+    apart.vth[1] = 1000;
+    let run = |p: LoihiGroup| {
+        let c = config(
+            "loihi",
+            "lif",
+            2,
+            Params::Loihi(p),
+            &[(0, 0, 1, 0, 0), (0, 1, 1, 0, 0)],
+            1,
+            vec![vec![], vec![]],
+        );
+        trace(c, &[1.0; 5], 5, 0)
+    };
+    let e = Engine::new(config(
+        "loihi",
+        "lif",
+        2,
+        Params::Loihi(apart.clone()),
+        &[],
+        1,
+        vec![vec![], vec![]],
+    ));
+    let cuba = e.groups[0].cuba.as_ref().unwrap();
+    assert_eq!((cuba.mask_u, cuba.mask_vth), (0, usize::MAX));
+    assert_eq!(run(shared), run(apart));
+    // And both match the hand trace of `loihi_cuba_lif_by_hand`.
+    let (s, v) = run(loihi(2, 2047, 1024, 2));
+    assert_eq!(s, vec![0.0, 1.0, 0.0, 1.0, 0.0]);
+    assert_eq!(v, vec![64.0, 0.0, 112.0, 0.0, 124.0]);
+}
+
+#[test]
+fn packed_lists_deliver_what_the_plain_lists_do() {
+    // Three sources over 5 neurons (3 target bits, 29 mantissa bits):
+    // shifts 6 and 0, then one not packed because it has two delays.
+    let ptr = [0, 3, 5, 6];
+    let target = [0u32, 2, 4, 1, 3, 2];
+    let weight = [-64i32 * 3, 128, 64 * 255, -1, 1 << 27, 7];
+    let uniform = [0u8, 0, u8::MAX];
+    let p = Packed::new(true, 5, &ptr, &target, &weight, &[false; 3], &uniform);
+    assert_eq!((p.mbits, p.shift.as_slice()), (29, &[6u8, 0, u8::MAX][..]));
+    let mut row = vec![0i32; 5];
+    assert!(p.deliver(0, 0..3, &mut row));
+    assert!(p.deliver(1, 3..5, &mut row));
+    assert!(!p.deliver(2, 5..6, &mut row));
+    assert_eq!(row, [-192, -1, 128, 1 << 27, 16320]);
+    // A mantissa wider than the bits left by the targets: not packed.
+    let wide = Packed::new(true, 1 << 22, &[0, 1], &[7], &[1 << 10 | 1], &[false], &[0]);
+    assert!(!wide.has(0));
+    // One neuron: one target bit, no shift by 32.
+    let one = Packed::new(true, 1, &[0, 1], &[0], &[-5], &[false], &[0]);
+    let mut row = vec![0i32; 1];
+    assert!(one.deliver(0, 0..1, &mut row));
+    assert_eq!((one.mbits, row[0]), (31, -5));
+    // Float rings never pack.
+    assert!(!Packed::new(false, 5, &ptr, &target, &weight, &[false; 3], &uniform).has(0));
+}
+
+#[test]
+fn loihi_refractory_holds_v() {
+    // du 4095 (no current memory), dv 0, weight 64 a step, vth 1 (64):
+    // t0 v = 64 (not > 64), t1 128: spike, v = 0; refractory 2: t2, t3
+    // hold 0; t4 64; t5 128: spike.
+    let mut p = loihi(1, 4095, 0, 1);
+    p.refractory = 2;
+    let c = config(
+        "loihi",
+        "lif",
+        1,
+        Params::Loihi(p),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    let (s, v) = trace(c, &[1.0; 6], 6, 0);
+    assert_eq!(s, vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    assert_eq!(v, vec![64.0, 0.0, 0.0, 0.0, 64.0, 0.0]);
+}
+
+#[test]
+fn loihi_voltage_clips_at_24_bits_and_current_wraps() {
+    // A leaky integrator with bias 4095 · 2^7 = 524160 a step and no
+    // decay: 16 steps give 8386560, the 17th clips to 2^23 − 1.
+    let mut p = loihi(1, 4095, 0, 0);
+    p.bias_mant = vec![4095];
+    p.bias_exp = vec![7];
+    let c = config("loihi", "li", 1, Params::Loihi(p), &[], 1, vec![vec![]]);
+    let (_, v) = trace(c, &[], 18, 0);
+    assert_eq!(v[15], 8_386_560.0);
+    assert_eq!(v[16], 8_388_607.0);
+    assert_eq!(v[17], 8_388_607.0);
+    assert_eq!(wrap24(1 << 23), -(1 << 23));
+    assert_eq!(wrap24((1 << 23) - 1), (1 << 23) - 1);
+    assert_eq!(wrap24(-(1 << 23) - 1), (1 << 23) - 1);
+    // Decay rounds toward zero: 5 · 2048 / 4096 = 2.5 → 2, −2.5 → −2.
+    assert_eq!(loihi_decay(5, 2048), 2);
+    assert_eq!(loihi_decay(-5, 2048), -2);
+}
+
+#[test]
+fn loihi_delays_at_the_range_ends() {
+    // One input spike at t0 through delays 0 and 62: the neuron with
+    // delay 0 sees it at t0, the other at t62.
+    let c = config(
+        "loihi",
+        "li",
+        2,
+        Params::Loihi(loihi(2, 4095, 0, 0)),
+        &[(0, 0, 1, 0, 0), (0, 1, 1, 62, 0)],
+        1,
+        vec![vec![], vec![]],
+    );
+    let mut e = Engine::new(c);
+    let out = e.run(64, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }]]);
+    let v = &out[1].1;
+    assert_eq!(v[0], vec![64.0, 0.0]);
+    assert_eq!(v[61], vec![64.0, 0.0]);
+    assert_eq!(v[62], vec![64.0, 64.0]);
+}
+
+fn tn(gamma: u8, kappa: bool, s0: i16, alpha: i32, beta: i32) -> Params {
+    Params::TrueNorth(TrueNorthGroup {
+        s: vec![[s0, 0, 0, 0]],
+        leak: vec![0],
+        leak_reversal: false,
+        alpha: vec![alpha],
+        beta: vec![beta],
+        gamma,
+        reset_value: 0,
+        kappa,
+        offset: 0,
+        stochastic: None,
+        delay: vec![1],
+    })
+}
+
+/// A TrueNorth neuron with the given stochastic modes, `s0` on axon type
+/// 0, leak `leak`, run for `steps` ticks with an input spike every tick;
+/// returns the voltage trace (α and β are out of reach).
+fn tn_stochastic(st: crate::config::Stochastic, s0: i16, leak: i32, steps: usize) -> Vec<f32> {
+    let mut p = tn(2, false, s0, 1 << 20, 1 << 20);
+    if let Params::TrueNorth(t) = &mut p {
+        t.leak = vec![leak];
+        t.stochastic = Some(st);
+    }
+    let c = config("truenorth", "if", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+    trace(c, &vec![1.0; steps], steps, 0).1
+}
+
+fn stochastic(
+    synapse0: bool,
+    leak: bool,
+    threshold_bits: u8,
+    seed: u64,
+) -> crate::config::Stochastic {
+    crate::config::Stochastic {
+        synapse: [synapse0, false, false, false],
+        leak,
+        threshold_bits,
+        seed,
+    }
+}
+
+#[test]
+fn truenorth_stochastic_leak_and_synapse_have_the_right_means() {
+    // Stochastic leak λ = 64: +1 with probability 64/256 each tick.
+    // Over 4000 ticks: mean 1000, σ = √(4000 · 0.25 · 0.75) ≈ 27.4.
+    let v = tn_stochastic(stochastic(false, true, 0, 7), 0, 64, 4000);
+    let last = *v.last().unwrap();
+    assert!((900.0..=1100.0).contains(&last), "{last}");
+    // Its steps are 0 or +1, never the deterministic 64.
+    assert!(
+        v.windows(2)
+            .all(|w| w[1] - w[0] == 0.0 || w[1] - w[0] == 1.0)
+    );
+    // A negative leak steps down: λ = −128, mean −2000 ± 3·31.6.
+    let v = tn_stochastic(stochastic(false, true, 0, 7), 0, -128, 4000);
+    let last = *v.last().unwrap();
+    assert!((-2100.0..=-1900.0).contains(&last), "{last}");
+    // Stochastic synapse s = 192: +1 with probability 0.75 per spike.
+    let v = tn_stochastic(stochastic(true, false, 0, 7), 192, 0, 4000);
+    let last = *v.last().unwrap();
+    assert!((2900.0..=3100.0).contains(&last), "{last}");
+    // Deterministic synapse for comparison: +192 every tick.
+    let v = tn_stochastic(stochastic(false, false, 0, 7), 192, 0, 10);
+    assert_eq!(*v.last().unwrap(), 1920.0);
+}
+
+#[test]
+fn truenorth_leak_reversal_pulls_toward_zero() {
+    // s0 = 10, λ = −3, ε = 1, no threshold in reach; input spikes at
+    // t1 and t2. The leak is sgn(V) · λ on V after the tick's input:
+    //   t0: V = 0 (sgn 0: no leak)
+    //   t1: 10 − 3 = 7     t2: 17 − 3 = 14
+    //   t3: 11  t4: 8  t5: 5  t6: 2  t7: 2 − 3 = −1 (past zero)
+    //   t8: −1 + 3 = 2     t9: −1
+    let mut p = tn(2, false, 10, 1 << 18, 1 << 18);
+    if let Params::TrueNorth(t) = &mut p {
+        t.leak = vec![-3];
+        t.leak_reversal = true;
+    }
+    let c = config("truenorth", "if", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+    let mut input = vec![0.0; 10];
+    input[1] = 1.0;
+    input[2] = 1.0;
+    let (_, v) = trace(c, &input, 10, 0);
+    assert_eq!(
+        v,
+        vec![0.0, 7.0, 14.0, 11.0, 8.0, 5.0, 2.0, -1.0, 2.0, -1.0]
+    );
+}
+
+#[test]
+fn truenorth_stochastic_runs_repeat_with_the_seed_and_differ_without() {
+    let a = tn_stochastic(stochastic(true, true, 0, 1), 100, 30, 500);
+    let b = tn_stochastic(stochastic(true, true, 0, 1), 100, 30, 500);
+    let c = tn_stochastic(stochastic(true, true, 0, 2), 100, 30, 500);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn truenorth_threshold_mask_raises_alpha_by_a_random_eta() {
+    // +4 a tick, α = 4, zero reset: without a mask it spikes every
+    // tick. With 2 mask bits the threshold α + η is 4..7, uniformly:
+    // V = 4 spikes only when η = 0 (probability 1/4); otherwise V = 8
+    // on the next tick, which spikes whatever η is.
+    let run = |bits: u8| {
+        let mut p = tn(0, false, 4, 4, 100);
+        if let Params::TrueNorth(t) = &mut p {
+            t.stochastic = Some(stochastic(false, false, bits, 3));
+        }
+        let c = config("truenorth", "if", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+        trace(c, &[1.0; 4000], 4000, 0).0
+    };
+    assert!(run(0).iter().all(|&s| s == 1.0));
+    let s = run(2);
+    // After a spike V = 0; the next tick V = 4 spikes with
+    // probability 1/4, else the one after (V = 8 ≥ 4 + η always):
+    // one spike per 1.75 ticks on average, 2286 of 4000 expected.
+    let n = s.iter().filter(|&&x| x == 1.0).count();
+    assert!((2150..=2420).contains(&n), "{n}");
+    // Never two silent ticks in a row.
+    assert!(s.windows(2).all(|w| w[0] + w[1] >= 1.0));
+}
+
+#[test]
+fn truenorth_reset_modes() {
+    // +3 a tick, α = 5.
+    let run = |gamma| {
+        let c = config(
+            "truenorth",
+            "if",
+            1,
+            tn(gamma, false, 3, 5, 100),
+            &[(0, 0, 1, 0, 0)],
+            1,
+            vec![vec![]],
+        );
+        trace(c, &[1.0; 5], 5, 0)
+    };
+    // γ = 0, V ← 0: 3, 6 → 0, 3, 6 → 0, 3.
+    assert_eq!(
+        run(0),
+        (vec![0.0, 1.0, 0.0, 1.0, 0.0], vec![3.0, 0.0, 3.0, 0.0, 3.0])
+    );
+    // γ = 1, V ← V − α: 3, 6 → 1, 4, 7 → 2, 5 → 0.
+    assert_eq!(
+        run(1),
+        (vec![0.0, 1.0, 0.0, 1.0, 1.0], vec![3.0, 1.0, 4.0, 2.0, 0.0])
+    );
+    // γ = 2, no reset: 3, 6, 9, 12, 15, spiking from the second tick.
+    assert_eq!(
+        run(2),
+        (
+            vec![0.0, 1.0, 1.0, 1.0, 1.0],
+            vec![3.0, 6.0, 9.0, 12.0, 15.0]
+        )
+    );
+}
+
+#[test]
+fn truenorth_negative_threshold() {
+    // −4 a tick, β = 6. κ: saturate at −6. Without κ and γ = 0: reset
+    // to −R = 0 below −6.
+    let c = config(
+        "truenorth",
+        "if",
+        1,
+        tn(0, true, -4, 5, 6),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    assert_eq!(trace(c, &[1.0; 4], 4, 0).1, vec![-4.0, -6.0, -6.0, -6.0]);
+    let c = config(
+        "truenorth",
+        "if",
+        1,
+        tn(0, false, -4, 5, 6),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    assert_eq!(trace(c, &[1.0; 4], 4, 0).1, vec![-4.0, 0.0, -4.0, 0.0]);
+    // γ = 1 below −β: V ← V + β: −4, −8 + 6 = −2, −6, −10 + 6 = −4.
+    let c = config(
+        "truenorth",
+        "if",
+        1,
+        tn(1, false, -4, 5, 6),
+        &[(0, 0, 1, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    assert_eq!(trace(c, &[1.0; 4], 4, 0).1, vec![-4.0, -2.0, -6.0, -4.0]);
+}
+
+#[test]
+fn bf16_ties_go_to_even() {
+    assert_eq!(bf16(1.0 + 2f32.powi(-8)), 1.0);
+    assert_eq!(bf16(1.0 + 3.0 * 2f32.powi(-8)), 1.0 + 2f32.powi(-6));
+    assert_eq!(from_bf16(to_bf16(0.3)), 77.0 / 256.0);
+}
+
+#[test]
+fn seneca_lif_in_bf16() {
+    // α_syn 0, α_mem 0.5, threshold 1, weight 0.3 (bf16 0.30078125).
+    // v: 0.30078125, 0.451171875 (0.150390625 + 0.30078125),
+    // 0.5263671875 → bf16 0.52734375 ... computed step by step below.
+    let p = SenecaGroup {
+        alpha_syn: vec![to_bf16(0.0)],
+        alpha_mem: vec![to_bf16(0.5)],
+        threshold: vec![to_bf16(1.0)],
+        bias: vec![0],
+        v_min: to_bf16(f32::NEG_INFINITY),
+        refractory: 0,
+        reset_subtract: false,
+        rho: vec![0],
+        beta: vec![0],
+        lo: 0,
+        hi: 0,
+    };
+    let c = config(
+        "seneca",
+        "lif",
+        1,
+        Params::Seneca(p),
+        &[(0, 0, to_bf16(0.3) as i32, 0, 0)],
+        1,
+        vec![vec![]],
+    );
+    let (_, v) = trace(c, &[1.0; 3], 3, 0);
+    let w = 77.0f32 / 256.0;
+    let v0 = w;
+    let v1 = bf16(bf16(0.5 * v0) + w);
+    let v2 = bf16(bf16(0.5 * v1) + w);
+    assert_eq!(v, vec![v0, v1, v2]);
+    assert_eq!(v1, 231.0 / 512.0);
+    assert_eq!(v2, 135.0 / 256.0);
+}
+
+#[test]
+fn a_three_neuron_chain_fires_in_order() {
+    // Input → n0 → n1 → n2, IF neurons (du 4095, dv 0), vth 1 (64),
+    // weights of mantissa 2 (128), one step of delay between neurons of
+    // the group: the input spike at t1 makes n0 fire at t1, n1 at t2,
+    // n2 at t3.
+    let syn = [(0, 0, 2, 0, 0), (1, 1, 2, 1, 0), (2, 2, 2, 1, 0)];
+    let routes = vec![vec![(0, 1)], vec![(0, 2)], vec![]];
+    let c = config(
+        "loihi",
+        "if",
+        3,
+        Params::Loihi(loihi(3, 4095, 0, 1)),
+        &syn,
+        1,
+        routes,
+    );
+    let mut e = Engine::new(c);
+    let out = e.run(5, &|t| vec![vec![if t == 1 { 1.0 } else { 0.0 }]]);
+    assert_eq!(
+        out[0].1,
+        vec![
+            vec![0.0, 0.0, 0.0],
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0],
+            vec![0.0, 0.0, 0.0]
+        ]
+    );
+    assert_eq!(e.stats.spikes, 3);
+    assert_eq!(e.stats.synaptic_events, 3);
+}
+
+#[test]
+fn write_read_round_trip_and_validation() {
+    let c = config(
+        "loihi",
+        "lif",
+        1,
+        Params::Loihi(loihi(1, 2047, 1024, 2)),
+        &[(0, 0, 1, 3, 0)],
+        1,
+        vec![vec![]],
+    );
+    let dir = std::env::temp_dir().join(format!("snn-config-{}", std::process::id()));
+    c.write(&dir).unwrap();
+    assert_eq!(Config::read(&dir).unwrap(), c);
+    // Two runs, the same bits.
+    let run = |c: Config| Engine::new(c).run(20, &|_| vec![vec![0.7]]);
+    assert_eq!(run(c.clone()), run(c.clone()));
+    // A hand-edited threshold out of range.
+    let core = dir.join("core-0.json");
+    let text = std::fs::read_to_string(&core).unwrap();
+    std::fs::write(
+        &core,
+        text.replacen(
+            "\"vth\": [\n            2\n          ]",
+            "\"vth\": [\n            200000\n          ]",
+            1,
+        ),
+    )
+    .unwrap();
+    let e = Config::read(&dir).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}: groups[0].params.vth[0]: 200000 out of range 0..=131071",
+            core.display()
+        )
+    );
+    // A truncated synapse file.
+    c.write(&dir).unwrap();
+    let syn = dir.join("core-0.syn");
+    let bytes = std::fs::read(&syn).unwrap();
+    std::fs::write(&syn, &bytes[..bytes.len() - 1]).unwrap();
+    let e = Config::read(&dir).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}: 37 bytes, but 1 axons and 1 synapses need 38",
+            syn.display()
+        )
+    );
+    // A synapse format the target does not have (the last byte is the
+    // one synapse's kind; the group has one format).
+    let mut edited = bytes.clone();
+    *edited.last_mut().unwrap() = 7;
+    std::fs::write(&syn, &edited).unwrap();
+    let e = Config::read(&dir).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}: synapse 0: kind 7 out of range (its target's group `p` has 1 synapse formats)",
+            syn.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
