@@ -40,9 +40,10 @@ pub struct Args {
     #[arg(long, default_value_t = 30.0)]
     pub place_time: f64,
     /// Instead, time the chip runtime (one thread) of every backend and the
-    /// float reference on five networks: the Brette et al. CUBA network as
+    /// float reference on six networks: the Brette et al. CUBA network as
     /// a benchmark and as a user writes it (weights from dense `.npz`
-    /// blocks), a low-rate and a high-rate network, and 100k neurons / 10M
+    /// blocks), a low-rate and a high-rate network, 64 blocks of 256
+    /// neurons that TrueNorth's crossbars hold, and 100k neurons / 10M
     /// synapses; prints synaptic events/s and neuron updates/s.
     #[arg(long)]
     pub runtime: bool,

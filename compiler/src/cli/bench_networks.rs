@@ -12,6 +12,9 @@
 //!   excitatory, 2,000 inhibitory, 100 random inputs each, per-neuron
 //!   biases) at about 2 Hz and about 100 Hz (TrueNorth cannot place them:
 //!   a TrueNorth neuron sends to one core, these to many);
+//! - `blocks`: 64 blocks of 256 integrate-and-fire neurons connected
+//!   within their block only, the connectivity TrueNorth's crossbars hold
+//!   (one core per block), so that every chip runs one network;
 //! - `recurrent-100k`: 100,000 LIF neurons with 100 random inputs each.
 
 use std::path::{Path, PathBuf};
@@ -60,6 +63,11 @@ pub fn networks() -> Vec<Network> {
             name: "high-rate",
             about: "the same at ~100 Hz",
             write: |dir| write_source(dir, "high-rate", &rate_source(RATE_HIGH_BIAS)),
+        },
+        Network {
+            name: "blocks",
+            about: "64 blocks of 256 IF neurons, 77 inputs each from its own block, ~20 Hz (fits TrueNorth's crossbars)",
+            write: |dir| write_source(dir, "blocks", &blocks_source()),
         },
         Network {
             name: "recurrent-100k",
@@ -208,6 +216,32 @@ pub fn rate_source(bias: f64) -> String {
          output spikes = e;\n\
          output spikes_i = i;\n"
     )
+}
+
+/// Blocks of the `blocks` network, and neurons in each (one TrueNorth
+/// core's worth).
+const BLOCKS: u32 = 64;
+const BLOCK: u32 = 256;
+
+/// `BLOCKS` populations of `BLOCK` integrate-and-fire neurons, each neuron
+/// with 30% of its own block as inputs (77 on average, one weight), driven
+/// by a bias drawn per neuron from `[0, 0.04)` (about 20 Hz, the recurrence
+/// adding a little). Every neuron's synapses are on one core and every
+/// core reads 256 axons of one type: the connectivity TrueNorth's
+/// crossbars hold, so all four chips run it.
+pub fn blocks_source() -> String {
+    let mut s = String::from("timestep 1ms;\n");
+    for b in 0..BLOCKS {
+        s += &format!(
+            "const b{b}: [{BLOCK}] = uniform(0, 0.04, seed={});\n\
+             population p{b}: if[{BLOCK}] {{ threshold = 1.0; bias = b{b}; }}\n\
+             p{b} -> p{b} {{ weight = sparse(density=0.3, values=0.002, seed={}); }}\n\
+             output s{b} = p{b};\n",
+            1000 + b,
+            2000 + b
+        );
+    }
+    s
 }
 
 /// A recurrent LIF network of `n` neurons with `fan_in` random inputs each.

@@ -1165,6 +1165,34 @@ impl Engine {
                 }
                 continue;
             }
+            // TrueNorth without stochastic modes: the group in one loop.
+            if let (Params::TrueNorth(p), State::Int { v, .. }) = (&g.params, &mut g.state)
+                && p.stochastic.is_none()
+                && !g.graded_in
+                && !g.sends_changes
+            {
+                let first = g.first;
+                let range = slot + first..slot + first + g.count;
+                if self.int_spikes {
+                    let spike = &mut self.ispike[range];
+                    let input = |j: usize| std::mem::take(&mut spike[j]) as i64;
+                    truenorth::step_group(p, v, input, first, &mut events, &mut g.overflow);
+                } else {
+                    let spike = &mut self.spike[range];
+                    let input = |j: usize| std::mem::take(&mut spike[j]).round() as i64;
+                    truenorth::step_group(p, v, input, first, &mut events, &mut g.overflow);
+                }
+                self.stats.neuron_updates += g.count as u64;
+                for (k, &(i, out)) in events.iter().enumerate() {
+                    self.prefetch_ahead(&events, k);
+                    self.stats.spikes += 1;
+                    self.sent[i] = 1.0;
+                    self.marked.push(i);
+                    let payload = out * self.out_scale[i];
+                    self.deliver(i, payload);
+                }
+                continue;
+            }
             for j in 0..g.count {
                 let i = g.first + j;
                 let s_in = if self.int_spikes {

@@ -29,35 +29,76 @@ pub(super) fn update(
         Some(s) if s.leak => rng.bernoulli_sign(p.leak[j] as i64),
         _ => p.leak[j] as i64,
     };
+    let eta = st.map_or(0, |s| rng.bits(s.threshold_bits));
+    let mut saturated = 0;
+    let spike = neuron(p, &mut v[j], j, integrated, leak, eta, &mut saturated);
+    ov.saturated += saturated;
+    (f64::from(spike), v[j] as f64)
+}
+
+/// Neuron `j` after its synaptic input (`integrated`): the leak (times
+/// `sgn(V)` with reversal), the 20-bit clamp, the thresholds `α + η` and
+/// `−β` (`+ η` unless κ) and the reset; returns whether it spiked.
+#[inline(always)]
+fn neuron(
+    p: &TrueNorthGroup,
+    v: &mut i64,
+    j: usize,
+    integrated: i64,
+    leak: i64,
+    eta: i64,
+    saturated: &mut u64,
+) -> bool {
     let omega = if p.leak_reversal {
         integrated.signum()
     } else {
         1
     };
     let pre = integrated + omega * leak;
-    v[j] = pre.clamp(-TN_V_MAX, TN_V_MAX);
-    ov.saturated += u64::from(v[j] != pre);
-    let eta = st.map_or(0, |s| rng.bits(s.threshold_bits));
+    *v = pre.clamp(-TN_V_MAX, TN_V_MAX);
+    *saturated += u64::from(*v != pre);
     let alpha = p.alpha[j] as i64 + eta;
     let beta = p.beta[j] as i64 + if p.kappa { 0 } else { eta };
-    let mut spike = false;
-    if v[j] >= alpha {
-        spike = true;
+    if *v >= alpha {
         match p.gamma {
-            0 => v[j] = p.reset_value as i64,
-            1 => v[j] -= alpha,
+            0 => *v = p.reset_value as i64,
+            1 => *v -= alpha,
             _ => {}
         }
-    } else if v[j] < -beta {
+        return true;
+    }
+    if *v < -beta {
         if p.kappa {
-            v[j] = -beta;
+            *v = -beta;
         } else {
             match p.gamma {
-                0 => v[j] = -(p.reset_value as i64),
-                1 => v[j] += beta,
+                0 => *v = -(p.reset_value as i64),
+                1 => *v += beta,
                 _ => {}
             }
         }
     }
-    (f64::from(spike), v[j] as f64)
+    false
+}
+
+/// One tick of a whole group without stochastic modes, in one loop (the
+/// arithmetic of [`update`]); `input(j)` is neuron j's synaptic input.
+/// Spikes are appended to `fired` as `(first + j, 1)`.
+pub(super) fn step_group(
+    p: &TrueNorthGroup,
+    v: &mut [i64],
+    mut input: impl FnMut(usize) -> i64,
+    first: usize,
+    fired: &mut Vec<(usize, f64)>,
+    ov: &mut Overflow,
+) {
+    debug_assert!(p.stochastic.is_none());
+    let mut saturated = 0;
+    for (j, vj) in v.iter_mut().enumerate() {
+        let integrated = *vj + input(j);
+        if neuron(p, vj, j, integrated, p.leak[j] as i64, 0, &mut saturated) {
+            fired.push((first + j, 1.0));
+        }
+    }
+    ov.saturated += saturated;
 }
