@@ -412,6 +412,9 @@ pub struct Engine {
     pub stats: Stats,
     float: bool,
     synapses: u64,
+    /// Whether TrueNorth and SENeCA groups may update in one loop (their
+    /// group loops); off only to test them against the general update.
+    group_loops: bool,
 }
 
 impl Engine {
@@ -788,6 +791,7 @@ impl Engine {
             stats,
             float,
             synapses,
+            group_loops: true,
             config,
         }
     }
@@ -1167,6 +1171,7 @@ impl Engine {
             }
             // TrueNorth without stochastic modes: the group in one loop.
             if let (Params::TrueNorth(p), State::Int { v, .. }) = (&g.params, &mut g.state)
+                && self.group_loops
                 && p.stochastic.is_none()
                 && !g.graded_in
                 && !g.sends_changes
@@ -1187,6 +1192,41 @@ impl Engine {
                     self.prefetch_ahead(&events, k);
                     self.stats.spikes += 1;
                     self.sent[i] = 1.0;
+                    self.marked.push(i);
+                    let payload = out * self.out_scale[i];
+                    self.deliver(i, payload);
+                }
+                continue;
+            }
+            // SENeCA `lif`, `if` and `li` reading only spikes: one loop.
+            if let (Params::Seneca(p), State::Float { u, v, refr, .. }) = (&g.params, &mut g.state)
+                && self.group_loops
+                && !self.int_spikes
+                && matches!(g.model, Model::Lif | Model::If | Model::Li)
+                && !g.graded_in
+                && !g.sends_changes
+            {
+                let first = g.first;
+                let spike = &mut self.spike[slot + first..slot + first + g.count];
+                // Without graded input the persistent sum stays 0, so the
+                // input is the step's spike sum, in bfloat16.
+                let input = |j: usize| bf16(std::mem::take(&mut spike[j]) as f32);
+                seneca::step_group(
+                    g.model,
+                    p,
+                    u,
+                    v,
+                    refr,
+                    input,
+                    first,
+                    &mut events,
+                    &mut g.overflow,
+                );
+                self.stats.neuron_updates += g.count as u64;
+                for (k, &(i, out)) in events.iter().enumerate() {
+                    self.prefetch_ahead(&events, k);
+                    self.stats.spikes += 1;
+                    self.sent[i] = out;
                     self.marked.push(i);
                     let payload = out * self.out_scale[i];
                     self.deliver(i, payload);
@@ -1330,6 +1370,14 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The engine with every group updated neuron by neuron by the general
+    /// update (to test the group loops against it).
+    #[cfg(test)]
+    fn general_updates(mut self) -> Engine {
+        self.group_loops = false;
+        self
     }
 }
 

@@ -98,3 +98,48 @@ pub(super) fn update(
         }
     }
 }
+
+/// One step of a whole `lif`, `if` or `li` group that reads only spikes,
+/// in one loop (the arithmetic of [`update`]); `input(j)` is neuron j's
+/// synaptic input, already bfloat16. Spikes are appended to `fired` as
+/// `(first + j, 1)`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn step_group(
+    model: Model,
+    p: &SenecaGroup,
+    u: &mut [f32],
+    v: &mut [f32],
+    refr: &mut [u32],
+    mut input: impl FnMut(usize) -> f32,
+    first: usize,
+    fired: &mut Vec<(usize, f64)>,
+    ov: &mut Overflow,
+) {
+    debug_assert!(matches!(model, Model::Lif | Model::If | Model::Li));
+    let f = from_bf16;
+    let spiking = model != Model::Li;
+    let v_min = f(p.v_min);
+    let mut infinite = 0u64;
+    for j in 0..v.len() {
+        let x = input(j);
+        let uu = bf16(bf16(f(p.alpha_syn[j]) * u[j]) + x);
+        infinite += u64::from(uu.is_infinite());
+        u[j] = uu;
+        if refr[j] > 0 {
+            refr[j] -= 1;
+            continue;
+        }
+        let vv = bf16(bf16(bf16(f(p.alpha_mem[j]) * v[j]) + uu) + f(p.bias[j]));
+        infinite += u64::from(vv.is_infinite());
+        let vv = vv.max(v_min);
+        let th = f(p.threshold[j]);
+        if spiking && vv > th {
+            v[j] = if p.reset_subtract { bf16(vv - th) } else { 0.0 };
+            refr[j] = p.refractory;
+            fired.push((first + j, 1.0));
+        } else {
+            v[j] = vv;
+        }
+    }
+    ov.saturated += infinite;
+}
