@@ -81,7 +81,9 @@ impl Cuba {
 
     /// One step of every compartment: `input(j)` is compartment j's
     /// synaptic input; spikes are appended to `fired` (as `first + j`).
-    /// Same arithmetic as [`loihi_cuba`].
+    /// Lava's bit-accurate LIF (`u ← u·(4096 − (du + 1))/4096 + input`,
+    /// `v ← v·(4096 − dv)/4096 + u + bias`, 24-bit registers), plus the
+    /// refractory period.
     #[inline(always)]
     pub(super) fn step(
         &mut self,
@@ -298,41 +300,6 @@ fn cuba_uniform(
     (wrapped, saturated)
 }
 
-/// One step of Loihi's CUBA compartment `j` with input `i_in` (Lava's
-/// bit-accurate LIF, plus refractory); returns whether it spiked.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub(super) fn loihi_cuba(
-    p: &LoihiGroup,
-    u: &mut [i64],
-    v: &mut [i64],
-    refr: &mut [u32],
-    j: usize,
-    i_in: i64,
-    spiking: bool,
-    ov: &mut Overflow,
-) -> bool {
-    let pre = loihi_decay(u[j], p.du[j] as i64 + 1) + i_in;
-    u[j] = wrap24(pre);
-    ov.wrapped += u64::from(u[j] != pre);
-    if refr[j] > 0 {
-        refr[j] -= 1;
-        return false;
-    }
-    let bias = (p.bias_mant[j] as i64) << p.bias_exp[j];
-    let pre_v = loihi_decay(v[j], p.dv[j] as i64) + u[j] + bias;
-    v[j] = pre_v.clamp(p.vmin as i64, V_MAX);
-    let vth = (p.vth[j] as i64) << 6;
-    let spike = spiking && v[j] > vth;
-    ov.saturated += u64::from(clipped(pre_v, p.vmin as i64, spike, p.reset_subtract));
-    if spike {
-        v[j] = if p.reset_subtract { v[j] - vth } else { 0 };
-        refr[j] = p.refractory;
-        return true;
-    }
-    false
-}
-
 /// `x` wrapped to Loihi's 24-bit input register, counting a wrap.
 #[inline(always)]
 fn register24(x: i64, ov: &mut Overflow) -> i64 {
@@ -341,8 +308,8 @@ fn register24(x: i64, ov: &mut Overflow) -> i64 {
     w
 }
 
-/// One Loihi neuron's update outside the CUBA loops; returns (what it
-/// sends, its readout state).
+/// One Loihi sigma-delta or adaptive neuron's update (CUBA groups run
+/// from [`Cuba`]); returns (what it sends, its readout state).
 pub(super) fn update(
     model: Model,
     p: &LoihiGroup,
@@ -352,12 +319,12 @@ pub(super) fn update(
     ov: &mut Overflow,
 ) -> (f64, f64) {
     let State::Int {
-        u,
         v,
         aux,
         r,
         refr,
         last,
+        ..
     } = state
     else {
         return (0.0, 0.0);
@@ -418,9 +385,10 @@ pub(super) fn update(
             }
             (f64::from(s), v[j] as f64)
         }
-        _ => {
-            let spiked = loihi_cuba(p, u, v, refr, j, i_in, model != Model::Li, ov);
-            (f64::from(spiked), v[j] as f64)
+        // Invariant: every Loihi `lif`, `if` and `li` group runs from its
+        // `Cuba` (`Engine::new` gives each one), never through here.
+        Model::Lif | Model::If | Model::Li => {
+            unreachable!("Loihi CUBA groups update in Cuba::step")
         }
     }
 }
