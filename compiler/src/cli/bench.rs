@@ -50,6 +50,10 @@ pub struct Args {
     /// Steps the runtime benchmarks run.
     #[arg(long, default_value_t = 1000)]
     pub runtime_steps: usize,
+    /// With `--runtime`: threads the chip runtime shares each step's
+    /// synaptic events among (the outputs do not change).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: u32,
 }
 
 /// The benchmark network: 1,000 inputs with a sparse fan-in, a recurrent LIF
@@ -152,7 +156,12 @@ pub fn run(args: Args) -> Outcome {
             }
             None => snn_backends::NAMES.to_vec(),
         };
-        return super::bench_runtime::run(&backends, args.runtime_steps, args.keep.as_ref());
+        return super::bench_runtime::run(
+            &backends,
+            args.runtime_steps,
+            args.threads as usize,
+            args.keep.as_ref(),
+        );
     }
     let backend = args.backend.clone().unwrap_or_else(|| "loihi".into());
     if args.neurons == 0 || args.synapses > args.neurons * args.neurons {
@@ -298,6 +307,7 @@ mod tests {
             place_time: 1.0,
             runtime: true,
             runtime_steps: 1,
+            threads: 1,
         };
         let err = run(args).expect_err("an unknown backend is an error");
         assert_eq!(err.diags.len(), 1);

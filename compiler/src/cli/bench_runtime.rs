@@ -5,7 +5,8 @@
 //! Each network is written into a directory (a temporary one unless
 //! `--keep DIR`), read back as a user's model would be, compiled for each
 //! backend in memory (passes, placement, emit) and run for the same number
-//! of steps. Only the steps are timed, on one thread (the reference too). A
+//! of steps. Only the steps are timed, on one thread (the runtime on
+//! `--threads N` with that option; the reference always on one). A
 //! backend that cannot run a network (TrueNorth has no leak factor) gets
 //! its reason in the table instead of figures.
 //!
@@ -67,7 +68,13 @@ pub fn configure(path: &Path, g: &Graph, backend: &str) -> Result<Config, String
 }
 
 /// Compiles `g` (read from `path`) for `backend` and runs it for `steps`.
-fn chip(path: &Path, g: &Graph, backend: &str, steps: usize) -> Result<Figures, String> {
+fn chip(
+    path: &Path,
+    g: &Graph,
+    backend: &str,
+    steps: usize,
+    threads: usize,
+) -> Result<Figures, String> {
     let config = configure(path, g, backend)?;
     let synapses = config
         .cores
@@ -75,6 +82,7 @@ fn chip(path: &Path, g: &Graph, backend: &str, steps: usize) -> Result<Figures, 
         .map(|(_, s)| s.target.len() as u64)
         .sum();
     let mut engine = snn_runtime::engine::Engine::new(config);
+    engine.set_threads(threads);
     let t = Instant::now();
     for _ in 0..steps {
         engine.step(&[]);
@@ -212,22 +220,28 @@ fn network(
     dir: &Path,
     backends: &[&str],
     steps: usize,
+    threads: usize,
 ) -> Result<Vec<String>, Report> {
     let path = net.write(dir)?;
     let (g, _) = driver::load(&path)?;
     let dt_s = g.timestep.as_secs_f64();
     let mut lines = vec![row(net.name, "reference", dt_s, &reference(&g, steps))];
     for b in backends {
-        let figures = chip(&path, &g, b, steps);
+        let figures = chip(&path, &g, b, steps, threads);
         lines.push(row(net.name, b, dt_s, &figures));
     }
     Ok(lines)
 }
 
 /// The table's header.
-pub fn header(steps: usize) -> String {
+pub fn header(steps: usize, threads: usize) -> String {
+    let on = if threads == 1 {
+        "one thread".to_string()
+    } else {
+        format!("the runtime on {threads} threads, the reference on one")
+    };
     format!(
-        "{steps} steps each, one thread; events and updates in millions per second\n\
+        "{steps} steps each, {on}; events and updates in millions per second\n\
          {:<15} {:<10} {:>8} {:>10} {:>8} {:>9} {:>12} {:>10} {:>10}",
         "network",
         "backend",
@@ -244,7 +258,12 @@ pub fn header(steps: usize) -> String {
 /// Runs the runtime bench: every network on the reference and on
 /// `backends`, for `steps` steps; the networks' files go to `keep` (kept)
 /// or to a temporary directory (removed).
-pub fn run(backends: &[&str], steps: usize, keep: Option<&PathBuf>) -> Result<Report, Report> {
+pub fn run(
+    backends: &[&str],
+    steps: usize,
+    threads: usize,
+    keep: Option<&PathBuf>,
+) -> Result<Report, Report> {
     let dir = match keep {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("snnc-bench-rt-{}", std::process::id())),
@@ -256,12 +275,12 @@ pub fn run(backends: &[&str], steps: usize, keep: Option<&PathBuf>) -> Result<Re
     for n in &nets {
         text.push_str(&format!("  {:<15} {}\n", n.name, n.about));
     }
-    text.push_str(&header(steps));
+    text.push_str(&header(steps, threads));
     text.push('\n');
     super::print_out(&text);
     let mut result = Ok(Report::default());
     for n in &nets {
-        match network(n, &dir, backends, steps) {
+        match network(n, &dir, backends, steps, threads) {
             Ok(lines) => super::print_out(&(lines.join("\n") + "\n")),
             Err(e) => {
                 result = Err(e);

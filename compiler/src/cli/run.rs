@@ -33,6 +33,10 @@ pub struct Args {
     /// estimate from the chip's per-operation figures.
     #[arg(long)]
     pub stats: bool,
+    /// Threads that share each step's synaptic events (default: every
+    /// core). The outputs are the same bits whatever the count.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
 }
 
 fn bad(code: &'static str, msg: impl Into<String>) -> Report {
@@ -223,6 +227,10 @@ pub fn run(args: Args) -> Outcome {
     };
     snn_runtime::memory::check(&config, steps).map_err(Report::budget)?;
     let mut engine = Engine::new(config);
+    engine.set_threads(args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    ));
     let t = Instant::now();
     let out = execute(&mut engine, &input, steps);
     let seconds = t.elapsed().as_secs_f64();

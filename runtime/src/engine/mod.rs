@@ -23,6 +23,8 @@
 //! sigma-delta and adaptive neurons), `truenorth.rs`, `seneca.rs` (bfloat16),
 //! with the number formats in `arith.rs`.
 
+use rayon::prelude::*;
+
 use crate::config::{Config, Encoder, Params, Readout};
 use arith::Rng;
 
@@ -268,18 +270,119 @@ impl Packed {
         self.shift.get(src).is_some_and(|&s| s != u8::MAX)
     }
 
-    /// Adds source `src`'s synapses (`range`) into `row` if its list is
-    /// packed; returns whether it was.
-    fn deliver(&self, src: usize, range: std::ops::Range<usize>, row: &mut [i32]) -> bool {
+    /// Adds source `src`'s synapses (`range`) into the spike ring at
+    /// `start` (one delay slot) if its list is packed; returns whether it
+    /// was.
+    #[inline(always)]
+    fn deliver(
+        &self,
+        src: usize,
+        range: std::ops::Range<usize>,
+        rings: Rings,
+        start: usize,
+    ) -> bool {
         if !self.has(src) {
             return false;
         }
         let s = self.shift[src];
         let (mbits, tbits) = (self.mbits, 32 - self.mbits);
         for &p in &self.words[range] {
-            row[(p >> mbits) as usize] += ((p << tbits) as i32 >> tbits) << s;
+            rings.add_ispike(
+                start + (p >> mbits) as usize,
+                ((p << tbits) as i32 >> tbits) << s,
+            );
         }
         true
+    }
+}
+
+/// Synapses a batch of events must reach before delivery is shared among
+/// threads: below it, starting them costs more than it saves.
+const PAR_WORK: usize = 16 * 1024;
+
+/// The rings delivery adds into, as raw pointers, so that several threads
+/// can write into disjoint elements of one ring at once.
+#[derive(Clone, Copy)]
+struct Rings {
+    ispike: (*mut i32, usize),
+    spike: (*mut f64, usize),
+    graded: (*mut f64, usize),
+    neg: (*mut i64, usize),
+}
+
+// SAFETY: a `Rings` lives only within one `Engine::deliver`, which has
+// moved the vectors out of the engine for that time, so nothing else
+// reads or writes them. Each thread writes only the ring elements of the
+// targets in its own share of the neurons (a negative-exponent slot
+// belongs to one target), so no two threads touch one element, and every
+// access checks its index against the ring's length.
+unsafe impl Send for Rings {}
+unsafe impl Sync for Rings {}
+
+impl Rings {
+    fn new(ispike: &mut [i32], spike: &mut [f64], graded: &mut [f64], neg: &mut [i64]) -> Rings {
+        Rings {
+            ispike: (ispike.as_mut_ptr(), ispike.len()),
+            spike: (spike.as_mut_ptr(), spike.len()),
+            graded: (graded.as_mut_ptr(), graded.len()),
+            neg: (neg.as_mut_ptr(), neg.len()),
+        }
+    }
+
+    #[inline(always)]
+    fn add_ispike(self, i: usize, x: i32) {
+        assert!(i < self.ispike.1);
+        // SAFETY: in bounds (checked above); exclusive (see the type).
+        unsafe { *self.ispike.0.add(i) += x }
+    }
+
+    #[inline(always)]
+    fn add_spike(self, i: usize, x: f64) {
+        assert!(i < self.spike.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.spike.0.add(i) += x }
+    }
+
+    #[inline(always)]
+    fn add_graded(self, i: usize, x: f64) {
+        assert!(i < self.graded.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.graded.0.add(i) += x }
+    }
+
+    #[inline(always)]
+    fn add_neg(self, i: usize, x: i64) {
+        assert!(i < self.neg.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.neg.0.add(i) += x }
+    }
+
+    #[inline(always)]
+    fn get_spike(self, i: usize) -> f64 {
+        assert!(i < self.spike.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.spike.0.add(i) }
+    }
+
+    #[inline(always)]
+    fn set_spike(self, i: usize, x: f64) {
+        assert!(i < self.spike.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.spike.0.add(i) = x }
+    }
+
+    #[inline(always)]
+    fn get_graded(self, i: usize) -> f64 {
+        assert!(i < self.graded.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.graded.0.add(i) }
+    }
+
+    #[inline(always)]
+    fn set_graded(self, i: usize, x: f64) {
+        assert!(i < self.graded.1);
+        // SAFETY: as in `add_ispike`.
+        unsafe { *self.graded.0.add(i) = x }
     }
 }
 
@@ -415,6 +518,17 @@ pub struct Engine {
     /// Whether TrueNorth and SENeCA groups may update in one loop (their
     /// group loops); off only to test them against the general update.
     group_loops: bool,
+    /// Threads delivery is shared among ([`Engine::set_threads`]); `None`:
+    /// the calling thread.
+    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    /// Scratch: a tick's input events.
+    inputs: Vec<(usize, f64)>,
+    /// Shares of the neurons (1 without a pool), and per source the start
+    /// of each share's run of its list (and its end), `parts + 1` each.
+    parts: usize,
+    split: Vec<u64>,
+    /// Synapses a batch needs to be shared ([`PAR_WORK`]; tests lower it).
+    par_work: usize,
 }
 
 impl Engine {
@@ -552,6 +666,37 @@ impl Engine {
                 fan_target.extend(syn.target[range.clone()].iter().map(|&t| off + t));
                 fan_weight.extend_from_slice(&eff[c as usize][range.clone()]);
                 fan_delay.extend_from_slice(&syn.delay[range]);
+            }
+        }
+        // Each list in target order (stably: synapses to one target keep
+        // their order, so every sum takes its terms as before), so that a
+        // thread's share of the targets is one run of it. Stochastic
+        // synapses draw in table order and stay as they are.
+        if !any_stochastic {
+            let mut perm: Vec<usize> = Vec::new();
+            for src in 0..fan_graded.len() {
+                let (a, b) = (fan_ptr[src], fan_ptr[src + 1]);
+                if fan_target[a..b].is_sorted() {
+                    continue;
+                }
+                perm.clear();
+                perm.extend(a..b);
+                perm.sort_by_key(|&k| fan_target[k]);
+                let reorder = |v: &mut [u32]| {
+                    let old: Vec<u32> = perm.iter().map(|&k| v[k]).collect();
+                    v[a..b].copy_from_slice(&old);
+                };
+                reorder(&mut fan_target);
+                let old: Vec<f64> = perm.iter().map(|&k| fan_weight[k]).collect();
+                fan_weight[a..b].copy_from_slice(&old);
+                let old: Vec<u8> = perm.iter().map(|&k| fan_delay[k]).collect();
+                fan_delay[a..b].copy_from_slice(&old);
+                if any_shift {
+                    let old: Vec<u8> = perm.iter().map(|&k| fan_shift[k]).collect();
+                    fan_shift[a..b].copy_from_slice(&old);
+                    let old: Vec<i32> = perm.iter().map(|&k| fan_mant[k]).collect();
+                    fan_mant[a..b].copy_from_slice(&old);
+                }
             }
         }
         let fan_uniform: Vec<u8> = fan_ptr
@@ -792,6 +937,11 @@ impl Engine {
             float,
             synapses,
             group_loops: true,
+            pool: None,
+            inputs: Vec::new(),
+            parts: 1,
+            split: Vec::new(),
+            par_work: PAR_WORK,
             config,
         }
     }
@@ -832,142 +982,256 @@ impl Engine {
         out
     }
 
-    /// Sends an event of `payload` from fan-out source `src`: every synapse
-    /// adds `weight · payload` to its target's slot `t + delay`.
-    fn deliver(&mut self, src: usize, payload: f64) {
-        let (a, b) = (self.fan_ptr[src], self.fan_ptr[src + 1]);
-        self.stats.synaptic_events += (b - a) as u64;
-        self.sent_by[src] += 1;
-        if a == b {
-            // A neuron nothing on the chip reads (an output).
-            return;
+    /// Sends events `(source, payload)`, in order: every synapse adds
+    /// `weight · payload` to its target's ring slot `t + delay`.
+    ///
+    /// With several threads ([`Engine::set_threads`]) and at least
+    /// [`PAR_WORK`] synapses, each thread takes the synapses whose targets
+    /// are in its share of the neurons and scans every event in the same
+    /// order (lists are sorted by target, so a share is one run of each
+    /// list). Every ring element then takes its terms in the same order as
+    /// on one thread: the results are the same bits whatever the count.
+    fn deliver(&mut self, events: &[(usize, f64)]) {
+        let mut work = 0usize;
+        for &(src, _) in events {
+            let n = self.fan_ptr[src + 1] - self.fan_ptr[src];
+            self.stats.synaptic_events += n as u64;
+            self.sent_by[src] += 1;
+            work += n;
         }
         if !self.fan_stoch.is_empty() {
-            // TrueNorth with stochastic synapses: each such synapse draws
-            // from its target group's generator, in list order.
-            for k in a..b {
-                let t = self.fan_target[k] as usize;
-                let w = if self.fan_stoch[k] {
-                    let g = self.group_of[t] as usize;
-                    self.groups[g].rng.bernoulli_sign(self.fan_weight[k] as i64) as f64
-                } else {
-                    self.fan_weight[k]
-                };
-                let i = self.base[self.fan_delay[k] as usize] + t;
-                if self.int_spikes {
-                    self.ispike[i] += w as i32;
-                } else {
-                    self.spike[i] += w * payload;
-                }
+            for &(src, payload) in events {
+                self.deliver_stochastic(src, payload);
             }
             return;
         }
+        // The rings leave the engine while threads write into them.
+        let mut ispike = std::mem::take(&mut self.ispike);
+        let mut spike = std::mem::take(&mut self.spike);
+        let mut graded = std::mem::take(&mut self.graded);
+        let mut neg = std::mem::take(&mut self.neg.ring);
+        let rings = Rings::new(&mut ispike, &mut spike, &mut graded, &mut neg);
+        let this = &*self;
+        match &this.pool {
+            Some(pool) if work >= this.par_work => pool.install(|| {
+                (0..this.parts)
+                    .into_par_iter()
+                    .for_each(|k| this.deliver_share(rings, events, Some(k)));
+            }),
+            _ => this.deliver_share(rings, events, None),
+        }
+        self.ispike = ispike;
+        self.spike = spike;
+        self.graded = graded;
+        self.neg.ring = neg;
+    }
+
+    /// Sends a group's events `(neuron, output)`: counts them, marks the
+    /// spikes in `sent` when `mark` (cleared at the next tick), scales each
+    /// output to its payload and delivers them.
+    fn send(&mut self, events: &mut [(usize, f64)], mark: bool) {
+        self.stats.spikes += events.len() as u64;
+        for e in events.iter_mut() {
+            if mark {
+                self.sent[e.0] = e.1;
+                self.marked.push(e.0);
+            }
+            e.1 *= self.out_scale[e.0];
+        }
+        self.deliver(events);
+    }
+
+    /// The synapses of source `src` that thread `part` delivers (all of
+    /// them for `None`).
+    #[inline(always)]
+    fn share(&self, src: usize, part: Option<usize>) -> std::ops::Range<usize> {
+        match part {
+            None => self.fan_ptr[src]..self.fan_ptr[src + 1],
+            Some(k) => {
+                let at = src * (self.parts + 1) + k;
+                self.split[at] as usize..self.split[at + 1] as usize
+            }
+        }
+    }
+
+    /// Delivers thread `part`'s share of every event (see [`Engine::deliver`]).
+    fn deliver_share(&self, rings: Rings, events: &[(usize, f64)], part: Option<usize>) {
+        for (k, &(src, payload)) in events.iter().enumerate() {
+            if let Some(&(ahead, _)) = events.get(k + AHEAD) {
+                self.prefetch_list(ahead, self.share(ahead, part));
+            }
+            if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
+                prefetch(&self.fan_ptr, ahead..ahead + 2);
+            }
+            let range = self.share(src, part);
+            if !range.is_empty() {
+                self.deliver_part(rings, src, payload, range);
+            }
+        }
+    }
+
+    /// Adds synapses `r` of source `src`'s list, times `payload`, into the
+    /// rings.
+    #[inline(always)]
+    fn deliver_part(&self, rings: Rings, src: usize, payload: f64, r: std::ops::Range<usize>) {
+        let base = &self.base;
         if self.neg.has(src) {
             // Spikes with negative-exponent synapses among theirs.
-            for k in a..b {
-                let slot = (self.t + self.fan_delay[k] as usize) % self.slots;
+            for k in r {
                 let c = self.neg.pair[k];
                 if c != u32::MAX {
-                    self.neg.ring[slot * self.neg.pairs + c as usize] += self.neg.mant[k] as i64;
+                    let slot = (self.t + self.fan_delay[k] as usize) % self.slots;
+                    rings.add_neg(slot * self.neg.pairs + c as usize, self.neg.mant[k] as i64);
                     continue;
                 }
-                let i = self.base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
+                let i = base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
                 if self.int_spikes {
-                    self.ispike[i] += self.fan_wi[k];
+                    rings.add_ispike(i, self.fan_wi[k]);
                 } else {
-                    self.spike[i] += self.fan_weight[k] * payload;
+                    rings.add_spike(i, self.fan_weight[k] * payload);
                 }
             }
             return;
         }
         if self.int_spikes && !self.fan_graded[src] {
             debug_assert_eq!(payload, 1.0);
-            let (target, weight) = (&self.fan_target[a..b], &self.fan_wi[a..b]);
             let uniform = self.fan_uniform[src];
             if uniform != u8::MAX {
-                let start = self.base[uniform as usize];
-                let row = &mut self.ispike[start..start + self.neurons];
-                if self.packed.deliver(src, a..b, row) {
+                let start = base[uniform as usize];
+                if self.packed.deliver(src, r.clone(), rings, start) {
                     return;
                 }
-                for (&tg, &w) in target.iter().zip(weight) {
-                    row[tg as usize] += w;
+                for k in r {
+                    rings.add_ispike(start + self.fan_target[k] as usize, self.fan_wi[k]);
                 }
             } else {
-                let delay = &self.fan_delay[a..b];
-                for k in 0..target.len() {
-                    self.ispike[self.base[delay[k] as usize] + target[k] as usize] += weight[k];
+                for k in r {
+                    let i = base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
+                    rings.add_ispike(i, self.fan_wi[k]);
                 }
             }
             return;
         }
-        let buf = if self.fan_graded[src] {
-            &mut self.graded
-        } else {
-            &mut self.spike
+        let graded = self.fan_graded[src];
+        let add = |i: usize, x: f64| {
+            if graded {
+                rings.add_graded(i, x)
+            } else {
+                rings.add_spike(i, x)
+            }
         };
-        let (target, weight, delay) = (
-            &self.fan_target[a..b],
-            &self.fan_weight[a..b],
-            &self.fan_delay[a..b],
-        );
-        let base = &self.base;
+        let (target, weight, delay) = (&self.fan_target, &self.fan_weight, &self.fan_delay);
         let uniform = self.fan_uniform[src];
-        if !self.float && uniform != u8::MAX {
-            // One delay for the whole list (the common case): one slot.
-            let start = base[uniform as usize];
-            let row = &mut buf[start..start + self.neurons];
-            if payload == 1.0 {
-                for (&tg, &w) in target.iter().zip(weight) {
-                    row[tg as usize] += w;
+        if self.float {
+            // SENeCA: bfloat16 weights, every sum rounded.
+            let round = |i: usize, x: f64| {
+                let old = if graded {
+                    rings.get_graded(i)
+                } else {
+                    rings.get_spike(i)
+                };
+                let sum = bf16(old as f32 + x as f32) as f64;
+                if graded {
+                    rings.set_graded(i, sum)
+                } else {
+                    rings.set_spike(i, sum)
+                }
+            };
+            if uniform != u8::MAX && payload == 1.0 {
+                // A spike with one delay: the weights are bfloat16 already,
+                // so only the sum rounds.
+                let start = base[uniform as usize];
+                for k in r {
+                    round(start + target[k] as usize, weight[k]);
                 }
             } else {
-                for (&tg, &w) in target.iter().zip(weight) {
-                    row[tg as usize] += w * payload;
+                for k in r {
+                    let i = base[delay[k] as usize] + target[k] as usize;
+                    round(i, bf16((weight[k] * payload) as f32) as f64);
                 }
             }
-        } else if self.float && uniform != u8::MAX && payload == 1.0 {
-            // A spike with one delay: the weights are bfloat16 already, so
-            // only the sum rounds.
+        } else if uniform != u8::MAX {
+            // One delay for the whole list (the common case): one slot.
             let start = base[uniform as usize];
-            let row = &mut buf[start..start + self.neurons];
-            for (&tg, &w) in target.iter().zip(weight) {
-                let x = &mut row[tg as usize];
-                *x = bf16(*x as f32 + w as f32) as f64;
-            }
-        } else if self.float {
-            for k in 0..target.len() {
-                let i = base[delay[k] as usize] + target[k] as usize;
-                buf[i] = bf16((buf[i] as f32) + bf16((weight[k] * payload) as f32)) as f64;
-            }
-        } else if self.slots == 1 {
-            for (&tg, &w) in target.iter().zip(weight) {
-                buf[tg as usize] += w * payload;
+            if payload == 1.0 {
+                for k in r {
+                    add(start + target[k] as usize, weight[k]);
+                }
+            } else {
+                for k in r {
+                    add(start + target[k] as usize, weight[k] * payload);
+                }
             }
         } else {
-            for k in 0..target.len() {
-                buf[base[delay[k] as usize] + target[k] as usize] += weight[k] * payload;
+            for k in r {
+                add(
+                    base[delay[k] as usize] + target[k] as usize,
+                    weight[k] * payload,
+                );
             }
         }
     }
 
-    /// Before delivering `events[k]`: starts loading the fan-out list of
-    /// the event [`AHEAD`] further on, and the list pointers of the one
-    /// twice as far.
-    #[inline]
-    fn prefetch_ahead(&self, events: &[(usize, f64)], k: usize) {
-        if let Some(&(src, _)) = events.get(k + AHEAD) {
-            self.prefetch_list(src);
-        }
-        if let Some(&(src, _)) = events.get(k + 2 * AHEAD) {
-            prefetch(&self.fan_ptr, src..src + 2);
+    /// One event of a TrueNorth configuration with stochastic synapses:
+    /// each such synapse draws from its target group's generator, in list
+    /// order (one thread).
+    fn deliver_stochastic(&mut self, src: usize, payload: f64) {
+        for k in self.fan_ptr[src]..self.fan_ptr[src + 1] {
+            let t = self.fan_target[k] as usize;
+            let w = if self.fan_stoch[k] {
+                let g = self.group_of[t] as usize;
+                self.groups[g].rng.bernoulli_sign(self.fan_weight[k] as i64) as f64
+            } else {
+                self.fan_weight[k]
+            };
+            let i = self.base[self.fan_delay[k] as usize] + t;
+            if self.int_spikes {
+                self.ispike[i] += w as i32;
+            } else {
+                self.spike[i] += w * payload;
+            }
         }
     }
 
-    /// Starts loading source `src`'s fan-out list (see [`prefetch`]).
+    /// Delivers with up to `threads` threads (1: on the calling thread).
+    /// The outputs do not depend on it (see [`Engine::deliver`]).
+    /// TrueNorth configurations with stochastic synapses always use one.
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.max(1).min(self.neurons.max(1));
+        if threads == 1 || !self.fan_stoch.is_empty() {
+            self.pool = None;
+            self.parts = 1;
+            self.split = Vec::new();
+            return;
+        }
+        let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() else {
+            // No threads to be had: run on this one.
+            self.pool = None;
+            self.parts = 1;
+            self.split = Vec::new();
+            return;
+        };
+        let bounds: Vec<u32> = (0..=threads)
+            .map(|k| (k * self.neurons).div_ceil(threads) as u32)
+            .collect();
+        let sources = self.fan_ptr.len() - 1;
+        let mut split = Vec::with_capacity(sources * (threads + 1));
+        for src in 0..sources {
+            let (a, b) = (self.fan_ptr[src], self.fan_ptr[src + 1]);
+            let list = &self.fan_target[a..b];
+            for &lo in &bounds {
+                split.push((a + list.partition_point(|&t| t < lo)) as u64);
+            }
+        }
+        self.split = split;
+        self.parts = threads;
+        self.pool = Some(std::sync::Arc::new(pool));
+    }
+
+    /// Starts loading synapses `r` of source `src`'s fan-out list (see
+    /// [`prefetch`]).
     #[inline]
-    fn prefetch_list(&self, src: usize) {
-        let r = self.fan_ptr[src]..self.fan_ptr[src + 1];
+    fn prefetch_list(&self, src: usize, r: std::ops::Range<usize>) {
         if self.packed.has(src) {
             prefetch(&self.packed.words, r);
         } else if self.int_spikes && !self.fan_graded[src] {
@@ -1050,6 +1314,8 @@ impl Engine {
             *b = ((t + d) % slots) * n;
         }
         // 1. Inputs.
+        let mut inputs = std::mem::take(&mut self.inputs);
+        inputs.clear();
         for ii in 0..self.config.manifest.inputs.len() {
             let (size, encoder, scale) = {
                 let inp = &self.config.manifest.inputs[ii];
@@ -1094,11 +1360,12 @@ impl Engine {
                 };
                 if payload != 0.0 {
                     self.stats.input_events += 1;
-                    let src = self.input_base[ii] + ch;
-                    self.deliver(src, payload);
+                    inputs.push((self.input_base[ii] + ch, payload));
                 }
             }
         }
+        self.deliver(&inputs);
+        self.inputs = inputs;
         // 2. Neurons, group by group in order.
         for i in self.marked.drain(..) {
             self.sent[i] = 0.0;
@@ -1157,16 +1424,7 @@ impl Engine {
                     }
                 }
                 let spikes = !g.sends_changes;
-                for (k, &(i, out)) in events.iter().enumerate() {
-                    self.prefetch_ahead(&events, k);
-                    self.stats.spikes += 1;
-                    if spikes {
-                        self.sent[i] = 1.0;
-                        self.marked.push(i);
-                    }
-                    let payload = out * self.out_scale[i];
-                    self.deliver(i, payload);
-                }
+                self.send(&mut events, spikes);
                 continue;
             }
             // TrueNorth without stochastic modes: the group in one loop.
@@ -1188,14 +1446,7 @@ impl Engine {
                     truenorth::step_group(p, v, input, first, &mut events, &mut g.overflow);
                 }
                 self.stats.neuron_updates += g.count as u64;
-                for (k, &(i, out)) in events.iter().enumerate() {
-                    self.prefetch_ahead(&events, k);
-                    self.stats.spikes += 1;
-                    self.sent[i] = 1.0;
-                    self.marked.push(i);
-                    let payload = out * self.out_scale[i];
-                    self.deliver(i, payload);
-                }
+                self.send(&mut events, true);
                 continue;
             }
             // SENeCA `lif`, `if` and `li` reading only spikes: one loop.
@@ -1223,14 +1474,7 @@ impl Engine {
                     &mut g.overflow,
                 );
                 self.stats.neuron_updates += g.count as u64;
-                for (k, &(i, out)) in events.iter().enumerate() {
-                    self.prefetch_ahead(&events, k);
-                    self.stats.spikes += 1;
-                    self.sent[i] = out;
-                    self.marked.push(i);
-                    let payload = out * self.out_scale[i];
-                    self.deliver(i, payload);
-                }
+                self.send(&mut events, true);
                 continue;
             }
             for j in 0..g.count {
@@ -1275,12 +1519,7 @@ impl Engine {
                 }
             }
             self.stats.neuron_updates += g.count as u64;
-            for (k, &(i, out)) in events.iter().enumerate() {
-                self.prefetch_ahead(&events, k);
-                self.stats.spikes += 1;
-                let payload = out * self.out_scale[i];
-                self.deliver(i, payload);
-            }
+            self.send(&mut events, false);
         }
         self.events = events;
         self.stats.ticks += 1;

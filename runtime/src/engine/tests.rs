@@ -415,9 +415,10 @@ fn packed_lists_deliver_what_the_plain_lists_do() {
     let p = Packed::new(true, 5, &ptr, &target, &weight, &[false; 3], &uniform);
     assert_eq!((p.mbits, p.shift.as_slice()), (29, &[6u8, 0, u8::MAX][..]));
     let mut row = vec![0i32; 5];
-    assert!(p.deliver(0, 0..3, &mut row));
-    assert!(p.deliver(1, 3..5, &mut row));
-    assert!(!p.deliver(2, 5..6, &mut row));
+    let rings = |row: &mut [i32]| Rings::new(row, &mut [], &mut [], &mut []);
+    assert!(p.deliver(0, 0..3, rings(&mut row), 0));
+    assert!(p.deliver(1, 3..5, rings(&mut row), 0));
+    assert!(!p.deliver(2, 5..6, rings(&mut row), 0));
     assert_eq!(row, [-192, -1, 128, 1 << 27, 16320]);
     // A mantissa wider than the bits left by the targets: not packed.
     let wide = Packed::new(true, 1 << 22, &[0, 1], &[7], &[1 << 10 | 1], &[false], &[0]);
@@ -425,7 +426,7 @@ fn packed_lists_deliver_what_the_plain_lists_do() {
     // One neuron: one target bit, no shift by 32.
     let one = Packed::new(true, 1, &[0, 1], &[0], &[-5], &[false], &[0]);
     let mut row = vec![0i32; 1];
-    assert!(one.deliver(0, 0..1, &mut row));
+    assert!(one.deliver(0, 0..1, rings(&mut row), 0));
     assert_eq!((one.mbits, row[0]), (31, -5));
     // Float rings never pack.
     assert!(!Packed::new(false, 5, &ptr, &target, &weight, &[false; 3], &uniform).has(0));
@@ -965,6 +966,78 @@ fn seneca_group_loop_matches_the_general_update_bit_for_bit() {
             if model != "li" {
                 assert!(fast_spikes > 20, "{model}: {fast_spikes} spikes");
             }
+        }
+    }
+}
+
+/// Delivery shared among threads gives the same bits as one thread, on
+/// Loihi (integer rings, several delays) and SENeCA (bfloat16 sums, where
+/// the order of the terms matters), every batch shared.
+#[test]
+fn threads_share_delivery_without_changing_a_bit() {
+    let n = 400u32;
+    let mut syn = Vec::new();
+    // 8 inputs to 200 targets each; neuron i to 50 targets, delays 1 to 3,
+    // written in no particular target order.
+    for a in 0..8 + n {
+        let fan = if a < 8 { 200 } else { 50 };
+        for k in 0..fan {
+            let t = (a * 37 + k * 101) % n;
+            let w = if (a + k) % 5 == 0 { -3 } else { 2 };
+            syn.push((a, t, w, 1 + ((a + k) % 3) as u8, 0u8));
+        }
+    }
+    let routes: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(0, 8 + i)]).collect();
+    let input: Vec<Vec<f32>> = (0..120)
+        .map(|t| (0..8).map(|c| ((t + c) % 3 == 0) as u8 as f32).collect())
+        .collect();
+    let loihi_group = Params::Loihi(loihi(n as usize, 2047, 512, 3));
+    let bf = |x: f32| vec![to_bf16(x); n as usize];
+    let seneca_group = Params::Seneca(SenecaGroup {
+        alpha_syn: bf(0.5),
+        alpha_mem: bf(0.9),
+        threshold: bf(1.0),
+        bias: bf(0.0),
+        v_min: to_bf16(f32::NEG_INFINITY),
+        refractory: 1,
+        reset_subtract: false,
+        rho: vec![0; n as usize],
+        beta: vec![0; n as usize],
+        lo: 0,
+        hi: 0,
+    });
+    for (backend, params, scale) in [
+        ("loihi", loihi_group, 64),
+        ("seneca", seneca_group, to_bf16(0.13) as i32),
+    ] {
+        let syn: Vec<_> = syn
+            .iter()
+            .map(|&(a, t, w, d, k)| {
+                let w = if backend == "loihi" {
+                    w * scale
+                } else if w < 0 {
+                    to_bf16(-0.21) as i32
+                } else {
+                    scale
+                };
+                (a, t, w, d, k)
+            })
+            .collect();
+        let run = |threads: usize| {
+            let c = config(backend, "lif", n, params.clone(), &syn, 8, routes.clone());
+            let mut e = Engine::new(c);
+            e.set_threads(threads);
+            e.par_work = 0;
+            let x = input.clone();
+            let out = e.run(120, &move |t| vec![x[t].clone()]);
+            (out, e.stats.clone())
+        };
+        let (one, stats) = run(1);
+        assert!(stats.spikes > 500, "{backend}: {} spikes", stats.spikes);
+        for threads in [2, 3] {
+            let (many, s) = run(threads);
+            assert_eq!(many, one, "{backend} on {threads} threads");
+            assert_eq!(s, stats, "{backend} on {threads} threads");
         }
     }
 }
