@@ -466,6 +466,8 @@ pub struct Engine {
     slots: usize,
     /// Start of the ring-buffer slot of each delay at the current step.
     base: Vec<usize>,
+    /// The same for the ring of negative-exponent sums (`Negative::ring`).
+    neg_base: Vec<usize>,
     /// Ring buffers `[slot][neuron]`: spikes (this step only) and graded
     /// changes (added to `acc`, the persistent sum).
     spike: Vec<f64>,
@@ -894,6 +896,7 @@ impl Engine {
             neurons,
             slots,
             base: (0..slots).map(|d| d * neurons).collect(),
+            neg_base: (0..slots).map(|d| d * neg.pairs).collect(),
             spike: if int_spikes {
                 Vec::new()
             } else {
@@ -1077,11 +1080,12 @@ impl Engine {
         let base = &self.base;
         if self.neg.has(src) {
             // Spikes with negative-exponent synapses among theirs.
+            let (pair, mant, delay) = (&self.neg.pair, &self.neg.mant, &self.fan_delay);
             for k in r {
-                let c = self.neg.pair[k];
+                let c = pair[k];
                 if c != u32::MAX {
-                    let slot = (self.t + self.fan_delay[k] as usize) % self.slots;
-                    rings.add_neg(slot * self.neg.pairs + c as usize, self.neg.mant[k] as i64);
+                    let at = self.neg_base[delay[k] as usize] + c as usize;
+                    rings.add_neg(at, mant[k] as i64);
                     continue;
                 }
                 let i = base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
@@ -1232,7 +1236,11 @@ impl Engine {
     /// [`prefetch`]).
     #[inline]
     fn prefetch_list(&self, src: usize, r: std::ops::Range<usize>) {
-        if self.packed.has(src) {
+        if self.neg.has(src) {
+            prefetch(&self.neg.pair, r.clone());
+            prefetch(&self.neg.mant, r.clone());
+            prefetch(&self.fan_delay, r);
+        } else if self.packed.has(src) {
             prefetch(&self.packed.words, r);
         } else if self.int_spikes && !self.fan_graded[src] {
             prefetch(&self.fan_target, r.clone());
@@ -1312,6 +1320,10 @@ impl Engine {
         let (n, slots) = (self.neurons, self.slots);
         for (d, b) in self.base.iter_mut().enumerate() {
             *b = ((t + d) % slots) * n;
+        }
+        let pairs = self.neg.pairs;
+        for (d, b) in self.neg_base.iter_mut().enumerate() {
+            *b = ((t + d) % slots) * pairs;
         }
         // 1. Inputs.
         let mut inputs = std::mem::take(&mut self.inputs);
