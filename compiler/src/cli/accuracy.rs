@@ -431,13 +431,19 @@ pub fn trained_for(model: &Path) -> Option<(Trained, std::path::PathBuf)> {
         .collect();
     files.sort();
     files.into_iter().find_map(|p| {
-        let text = std::fs::read_to_string(&p).ok()?;
-        let mut t: Trained = serde_json::from_str(&text).ok()?;
-        (t.model == name).then(|| {
-            t.folder = dir.clone();
-            (t, p)
-        })
+        let t = read_trained(&p).ok()?;
+        (t.model == name).then_some((t, p))
     })
+}
+
+/// Reads one `trained*.json`; its folder is the file's.
+fn read_trained(p: &Path) -> Result<Trained, Report> {
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| Report::error("E0200", format!("{}: {e}", p.display())))?;
+    let mut t: Trained = serde_json::from_str(&text)
+        .map_err(|e| Report::error("E0200", format!("{}: {e}", p.display())))?;
+    t.folder = p.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(t)
 }
 
 /// Every `trained*.json` under `root/examples`, by path.
@@ -458,17 +464,7 @@ pub fn trained_examples(root: &Path) -> Result<Vec<Trained>, Report> {
         }
     }
     found.sort();
-    found
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Report::error("E0200", format!("{}: {e}", p.display())))?;
-            let mut t: Trained = serde_json::from_str(&text)
-                .map_err(|e| Report::error("E0200", format!("{}: {e}", p.display())))?;
-            t.folder = p.parent().map(Path::to_path_buf).unwrap_or_default();
-            Ok(t)
-        })
-        .collect()
+    found.iter().map(|p| read_trained(p)).collect()
 }
 
 /// One trained example on one chip.

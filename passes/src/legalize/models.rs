@@ -114,17 +114,10 @@ fn linear_leak(g: &mut Graph, pop: NodeId, bound: (f64, &str), cx: &mut PassCx) 
             Const::Tensor(g.add_tensor(n))
         }
     };
-    let (a_max, l_max) = (
-        params::max(g, pop, "alpha_mem").unwrap_or(1.0),
-        match leak {
-            Const::Scalar(l) => l as f64,
-            Const::Tensor(t) => g
-                .tensor(t)
-                .f32s()
-                .map_or(0.0, |v| v.iter().fold(0f64, |m, &x| m.max(x as f64))),
-        },
-    );
-    let kept: Vec<(String, ParamValue)> = p
+    let a_max = params::max(g, pop, "alpha_mem").unwrap_or(1.0);
+    let l_max = params::values(g, pop, "alpha_mem")
+        .map_or(0.0, |v| v.fold(0f64, |m, a| m.max(lambda(a) as f64)));
+    let mut named: Vec<(String, ParamValue)> = p
         .model
         .params()
         .filter(|(name, _)| !matches!(*name, "alpha_syn" | "alpha_mem" | "leak"))
@@ -133,7 +126,6 @@ fn linear_leak(g: &mut Graph, pop: NodeId, bound: (f64, &str), cx: &mut PassCx) 
         })
         .map(|(n, v)| (n.to_string(), v))
         .collect();
-    let mut named = kept;
     named.push(("leak".into(), ParamValue::Real(leak)));
     let new_kind = if kind == ModelKind::Lif {
         ModelKind::If

@@ -287,7 +287,7 @@ impl Packed {
         let s = self.shift[src];
         let (mbits, tbits) = (self.mbits, 32 - self.mbits);
         for &p in &self.words[range] {
-            rings.add_ispike(
+            rings.ispike.add(
                 start + (p >> mbits) as usize,
                 ((p << tbits) as i32 >> tbits) << s,
             );
@@ -300,14 +300,51 @@ impl Packed {
 /// threads: below it, starting them costs more than it saves.
 const PAR_WORK: usize = 16 * 1024;
 
-/// The rings delivery adds into, as raw pointers, so that several threads
-/// can write into disjoint elements of one ring at once.
+/// One ring as a raw pointer and its length, so that several threads can
+/// write into disjoint elements of it at once.
+#[derive(Clone, Copy)]
+struct Raw<T> {
+    ptr: *mut T,
+    len: usize,
+}
+
+impl<T: Copy + std::ops::AddAssign> Raw<T> {
+    fn of(v: &mut [T]) -> Raw<T> {
+        Raw {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+        }
+    }
+
+    #[inline(always)]
+    fn get(self, i: usize) -> T {
+        assert!(i < self.len);
+        // SAFETY: in bounds (checked above); exclusive (see `Rings`).
+        unsafe { *self.ptr.add(i) }
+    }
+
+    #[inline(always)]
+    fn set(self, i: usize, x: T) {
+        assert!(i < self.len);
+        // SAFETY: as in `get`.
+        unsafe { *self.ptr.add(i) = x }
+    }
+
+    #[inline(always)]
+    fn add(self, i: usize, x: T) {
+        assert!(i < self.len);
+        // SAFETY: as in `get`.
+        unsafe { *self.ptr.add(i) += x }
+    }
+}
+
+/// The rings delivery adds into.
 #[derive(Clone, Copy)]
 struct Rings {
-    ispike: (*mut i32, usize),
-    spike: (*mut f64, usize),
-    graded: (*mut f64, usize),
-    neg: (*mut i64, usize),
+    ispike: Raw<i32>,
+    spike: Raw<f64>,
+    graded: Raw<f64>,
+    neg: Raw<i64>,
 }
 
 // SAFETY: a `Rings` lives only within one `Engine::deliver`, which has
@@ -322,68 +359,18 @@ unsafe impl Sync for Rings {}
 impl Rings {
     fn new(ispike: &mut [i32], spike: &mut [f64], graded: &mut [f64], neg: &mut [i64]) -> Rings {
         Rings {
-            ispike: (ispike.as_mut_ptr(), ispike.len()),
-            spike: (spike.as_mut_ptr(), spike.len()),
-            graded: (graded.as_mut_ptr(), graded.len()),
-            neg: (neg.as_mut_ptr(), neg.len()),
+            ispike: Raw::of(ispike),
+            spike: Raw::of(spike),
+            graded: Raw::of(graded),
+            neg: Raw::of(neg),
         }
     }
+}
 
-    #[inline(always)]
-    fn add_ispike(self, i: usize, x: i32) {
-        assert!(i < self.ispike.1);
-        // SAFETY: in bounds (checked above); exclusive (see the type).
-        unsafe { *self.ispike.0.add(i) += x }
-    }
-
-    #[inline(always)]
-    fn add_spike(self, i: usize, x: f64) {
-        assert!(i < self.spike.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.spike.0.add(i) += x }
-    }
-
-    #[inline(always)]
-    fn add_graded(self, i: usize, x: f64) {
-        assert!(i < self.graded.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.graded.0.add(i) += x }
-    }
-
-    #[inline(always)]
-    fn add_neg(self, i: usize, x: i64) {
-        assert!(i < self.neg.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.neg.0.add(i) += x }
-    }
-
-    #[inline(always)]
-    fn get_spike(self, i: usize) -> f64 {
-        assert!(i < self.spike.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.spike.0.add(i) }
-    }
-
-    #[inline(always)]
-    fn set_spike(self, i: usize, x: f64) {
-        assert!(i < self.spike.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.spike.0.add(i) = x }
-    }
-
-    #[inline(always)]
-    fn get_graded(self, i: usize) -> f64 {
-        assert!(i < self.graded.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.graded.0.add(i) }
-    }
-
-    #[inline(always)]
-    fn set_graded(self, i: usize, x: f64) {
-        assert!(i < self.graded.1);
-        // SAFETY: as in `add_ispike`.
-        unsafe { *self.graded.0.add(i) = x }
-    }
+/// Puts `v[perm[i]]` at `v[start + i]` (`perm`: indices from `start` on).
+fn permute<T: Copy>(v: &mut [T], start: usize, perm: &[usize]) {
+    let old: Vec<T> = perm.iter().map(|&k| v[k]).collect();
+    v[start..start + old.len()].copy_from_slice(&old);
 }
 
 /// How many spikes ahead of the one being delivered the engine prefetches
@@ -684,20 +671,12 @@ impl Engine {
                 perm.clear();
                 perm.extend(a..b);
                 perm.sort_by_key(|&k| fan_target[k]);
-                let reorder = |v: &mut [u32]| {
-                    let old: Vec<u32> = perm.iter().map(|&k| v[k]).collect();
-                    v[a..b].copy_from_slice(&old);
-                };
-                reorder(&mut fan_target);
-                let old: Vec<f64> = perm.iter().map(|&k| fan_weight[k]).collect();
-                fan_weight[a..b].copy_from_slice(&old);
-                let old: Vec<u8> = perm.iter().map(|&k| fan_delay[k]).collect();
-                fan_delay[a..b].copy_from_slice(&old);
+                permute(&mut fan_target, a, &perm);
+                permute(&mut fan_weight, a, &perm);
+                permute(&mut fan_delay, a, &perm);
                 if any_shift {
-                    let old: Vec<u8> = perm.iter().map(|&k| fan_shift[k]).collect();
-                    fan_shift[a..b].copy_from_slice(&old);
-                    let old: Vec<i32> = perm.iter().map(|&k| fan_mant[k]).collect();
-                    fan_mant[a..b].copy_from_slice(&old);
+                    permute(&mut fan_shift, a, &perm);
+                    permute(&mut fan_mant, a, &perm);
                 }
             }
         }
@@ -1085,14 +1064,14 @@ impl Engine {
                 let c = pair[k];
                 if c != u32::MAX {
                     let at = self.neg_base[delay[k] as usize] + c as usize;
-                    rings.add_neg(at, mant[k] as i64);
+                    rings.neg.add(at, mant[k] as i64);
                     continue;
                 }
                 let i = base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
                 if self.int_spikes {
-                    rings.add_ispike(i, self.fan_wi[k]);
+                    rings.ispike.add(i, self.fan_wi[k]);
                 } else {
-                    rings.add_spike(i, self.fan_weight[k] * payload);
+                    rings.spike.add(i, self.fan_weight[k] * payload);
                 }
             }
             return;
@@ -1106,41 +1085,28 @@ impl Engine {
                     return;
                 }
                 for k in r {
-                    rings.add_ispike(start + self.fan_target[k] as usize, self.fan_wi[k]);
+                    rings
+                        .ispike
+                        .add(start + self.fan_target[k] as usize, self.fan_wi[k]);
                 }
             } else {
                 for k in r {
                     let i = base[self.fan_delay[k] as usize] + self.fan_target[k] as usize;
-                    rings.add_ispike(i, self.fan_wi[k]);
+                    rings.ispike.add(i, self.fan_wi[k]);
                 }
             }
             return;
         }
-        let graded = self.fan_graded[src];
-        let add = |i: usize, x: f64| {
-            if graded {
-                rings.add_graded(i, x)
-            } else {
-                rings.add_spike(i, x)
-            }
+        let ring = if self.fan_graded[src] {
+            rings.graded
+        } else {
+            rings.spike
         };
         let (target, weight, delay) = (&self.fan_target, &self.fan_weight, &self.fan_delay);
         let uniform = self.fan_uniform[src];
         if self.float {
             // SENeCA: bfloat16 weights, every sum rounded.
-            let round = |i: usize, x: f64| {
-                let old = if graded {
-                    rings.get_graded(i)
-                } else {
-                    rings.get_spike(i)
-                };
-                let sum = bf16(old as f32 + x as f32) as f64;
-                if graded {
-                    rings.set_graded(i, sum)
-                } else {
-                    rings.set_spike(i, sum)
-                }
-            };
+            let round = |i: usize, x: f64| ring.set(i, bf16(ring.get(i) as f32 + x as f32) as f64);
             if uniform != u8::MAX && payload == 1.0 {
                 // A spike with one delay: the weights are bfloat16 already,
                 // so only the sum rounds.
@@ -1159,16 +1125,16 @@ impl Engine {
             let start = base[uniform as usize];
             if payload == 1.0 {
                 for k in r {
-                    add(start + target[k] as usize, weight[k]);
+                    ring.add(start + target[k] as usize, weight[k]);
                 }
             } else {
                 for k in r {
-                    add(start + target[k] as usize, weight[k] * payload);
+                    ring.add(start + target[k] as usize, weight[k] * payload);
                 }
             }
         } else {
             for k in r {
-                add(
+                ring.add(
                     base[delay[k] as usize] + target[k] as usize,
                     weight[k] * payload,
                 );
@@ -1202,17 +1168,14 @@ impl Engine {
     /// TrueNorth configurations with stochastic synapses always use one.
     pub fn set_threads(&mut self, threads: usize) {
         let threads = threads.max(1).min(self.neurons.max(1));
+        self.pool = None;
+        self.parts = 1;
+        self.split = Vec::new();
         if threads == 1 || !self.fan_stoch.is_empty() {
-            self.pool = None;
-            self.parts = 1;
-            self.split = Vec::new();
             return;
         }
+        // Without threads to be had, it runs on this one.
         let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() else {
-            // No threads to be had: run on this one.
-            self.pool = None;
-            self.parts = 1;
-            self.split = Vec::new();
             return;
         };
         let bounds: Vec<u32> = (0..=threads)
