@@ -129,7 +129,7 @@ def snnc_run(snnc, model, steps, backend, work, repeat):
     best = None
     for _ in range(repeat):
         r = subprocess.run(
-            [snnc, "run", cfg, "--steps", str(steps), "--output", out, "--stats"],
+            [snnc, "run", cfg, "--steps", str(steps), "--output", out, "--stats", "--threads", "1"],
             check=True,
             capture_output=True,
             text=True,
