@@ -826,31 +826,94 @@ const DELAYED: &str = "timestep 1ms;\n\
     x -> p { weight = [[0.5, 0.7], [0.3, -0.3]]; delay = [[1, 4], [2, 3]]; }\n\
     output y = p;\n";
 
-/// TrueNorth has one delay per neuron: source 0 with delays 1 and 2 is an
-/// error, and `--prune axonal:1` fixes it (source 0 keeps 1, source 1
-/// keeps 4).
+/// TrueNorth has one delay per sender: `x->p` (x0 with delays 1 and 2, x1
+/// with 4 and 3) becomes one projection per delay, each holding the
+/// synapses of that delay (the host sends an input's spike to the axons of
+/// every part), and the network still computes the same.
 #[test]
-fn truenorth_needs_one_delay_per_source_neuron() {
-    let d = compile("tn-delay", DELAYED, "truenorth", Options::default()).unwrap_err();
+fn truenorth_splits_a_projection_by_delay() {
+    let o = compile("tn-delay", DELAYED, "truenorth", Options::default()).unwrap();
+    let g = &o.graph;
+    let part = |d: u32| {
+        let p = projection(g, &format!("x->p@{d}"));
+        let Op::Project(pr) = g.op(p) else { panic!() };
+        assert_eq!(pr.delay, Delay::Const(d), "x->p@{d}");
+        dense(g, p)
+    };
+    assert_eq!(part(1), vec![vec![0.5, 0.0], vec![0.0, 0.0]]);
+    assert_eq!(part(2), vec![vec![0.0, 0.0], vec![0.3, 0.0]]);
+    assert_eq!(part(3), vec![vec![0.0, 0.0], vec![0.0, -0.3]]);
+    assert_eq!(part(4), vec![vec![0.0, 0.7], vec![0.0, 0.0]]);
+    let r = report(&o, "legalize");
+    assert_eq!(r.counter("projections split by delay"), 1);
+    assert_eq!(r.counter("parts of projections split by delay"), 4);
+    // The float model is unchanged: with both inputs spiking on steps 0-3,
+    // p0 gets 0.5 a step later and 0.7 four steps later, and spikes.
+    let before = lower("tn-delay-ref", DELAYED);
+    let x = Array2::from_shape_fn((8, 2), |(t, _)| if t < 4 { 1.0 } else { 0.0 });
+    let run = |g: &Graph| {
+        let inputs = Inputs::split(g, x.view()).unwrap();
+        let y = simulate(g, &inputs, 8).unwrap().into_vec();
+        y[0].values.clone()
+    };
+    let (a, b) = (run(&before), run(g));
+    assert_eq!(a, b);
+    assert!(a.iter().any(|&v| v != 0.0), "p spikes");
+}
+
+/// A neuron whose synapses in one projection have two delays gets one relay
+/// copy per delay (its one destination is their axon), its copies side by
+/// side; each copy sends with its part's delay less the relay's step.
+#[test]
+fn truenorth_gives_a_neuron_one_copy_per_delay() {
+    let src = "timestep 1ms;\n\
+        input x[2];\n\
+        population q: if[2] { }\n\
+        population p: if[2] { }\n\
+        x -> q { weight = [[1.0, 0.0], [0.0, 1.0]]; }\n\
+        q -> p { weight = [[0.5, 0.7], [0.3, -0.3]]; delay = [[1, 4], [2, 3]]; }\n\
+        output y = p;\n";
+    let (_, o) = legalized("tn-delay-copies", src, "truenorth");
+    let g = &o.graph;
+    // Copies, neuron by neuron: q0 for delays 1 and 2, q1 for 3 and 4.
+    let relay = projection(g, "q->q.copy+1");
+    assert_eq!(
+        dense(g, relay),
+        vec![
+            vec![1.0, 0.0],
+            vec![1.0, 0.0],
+            vec![0.0, 1.0],
+            vec![0.0, 1.0]
+        ]
+    );
+    let copy = |d: u32| {
+        let p = projection(g, &format!("q->p@{d}"));
+        let Op::Project(pr) = g.op(p) else { panic!() };
+        assert_eq!(g.name(g.arg(p, 0).unwrap()), Some("q.copy+1"));
+        assert_eq!(pr.delay, Delay::Const(d - 1), "q->p@{d}");
+        dense(g, p)
+    };
+    assert_eq!(copy(1), vec![vec![0.5, 0.0, 0.0, 0.0], vec![0.0; 4]]);
+    assert_eq!(copy(2), vec![vec![0.0; 4], vec![0.0, 0.3, 0.0, 0.0]]);
+    assert_eq!(copy(3), vec![vec![0.0; 4], vec![0.0, 0.0, -0.3, 0.0]]);
+    assert_eq!(copy(4), vec![vec![0.0, 0.0, 0.0, 0.7], vec![0.0; 4]]);
+}
+
+/// Without `legalize` (a library pipeline), `delays` still refuses a
+/// TrueNorth source with two delays in one projection.
+#[test]
+fn truenorth_delays_pass_alone_refuses_two_delays_per_source() {
+    let g = lower("tn-delay-alone", DELAYED);
+    let target = snn_backends::target("truenorth").unwrap();
+    let passes: Vec<_> = snn_passes::pipeline(target)
+        .into_iter()
+        .filter(|p| matches!(p.name, "fold" | "delays"))
+        .collect();
+    let d = snn_passes::run(g, &passes, target, &Options::default(), &mut |_| {}).unwrap_err();
     assert_eq!(d[0].code, "E0470");
     assert_eq!(
         d[0].message,
         "truenorth has one delay per neuron, but source neuron 0 of projection `x->p` has synapses with delays 1 and 2"
     );
     assert_eq!(d[0].label, "per-synapse delays");
-    assert_eq!(
-        d[0].help.as_deref(),
-        Some(
-            "keep one delay per source neuron with `--prune axonal:1`, or give the projection one delay"
-        )
-    );
-    let opts = Options {
-        prune: Some((PruneMode::Axonal, 1)),
-        ..Options::default()
-    };
-    let o = compile("tn-delay-pruned", DELAYED, "truenorth", opts).unwrap();
-    assert_eq!(
-        delays(&o.graph, projection(&o.graph, "x->p")),
-        vec![vec![1, 4], vec![1, 4]]
-    );
 }

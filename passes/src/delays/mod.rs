@@ -12,7 +12,8 @@
 //! 2. **Prune** (`--prune MODE:K`, METHODS 5), see [`prune`].
 //! 3. **One delay per neuron.** Where delays are per source neuron
 //!    (TrueNorth), a source neuron whose synapses in one projection have
-//!    different delays is error E0470 (`--prune axonal:1` resolves it).
+//!    different delays is error E0470 (`--prune axonal:1` resolves it); a
+//!    guard, as `legalize` splits such projections by delay first.
 //! 4. **Report**, per projection: synapses, distinct delays and delay
 //!    memory before and after: delay fields ([`field_bytes`]) and each
 //!    target population's buffer of pending input ([`buffer_bytes`]).

@@ -157,8 +157,11 @@ pub(super) fn insert_copies(g: &mut Graph, cx: &mut PassCx) {
         let mut size = [0u32; 2];
         let mut copy = vec![vec![u32::MAX; n]; outs.len()];
         let mut source_of: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-        for (k, u) in outs.iter().enumerate() {
-            for j in 0..n {
+        // Neuron by neuron, so that one neuron's copies are consecutive:
+        // they are its one destination and must share a core (the placer
+        // cuts the relay population between neurons, `cut_points`).
+        for j in 0..n {
+            for (k, u) in outs.iter().enumerate() {
                 if dests[j] >= 2 && u.synapses[j] > 0 {
                     let rel = h[j] as usize;
                     copy[k][j] = size[rel];

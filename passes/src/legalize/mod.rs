@@ -12,12 +12,15 @@
 //!    two compartments; their decays are checked (E0461) and counted.
 //! 3. **Gains**. A population's input gain is folded into the weights of
 //!    its incoming projections (row `i` scaled by `gain[i]`): chips have none.
-//! 4. **Copy neurons** ([`copies`]). Where a neuron has one destination
+//! 4. **One delay per axon** ([`by_delay`]). Where delays belong to the
+//!    sender (TrueNorth), a projection whose sources have several delays is
+//!    split into one projection per delay.
+//! 5. **Copy neurons** ([`copies`]). Where a neuron has one destination
 //!    (TrueNorth), neurons that feed several projections get relay copies.
-//! 5. **Synapse formats** ([`formats`]). Where every synapse group has one
+//! 6. **Synapse formats** ([`formats`]). Where every synapse group has one
 //!    sign and one weight exponent (Loihi), projections are split by sign
 //!    and by exponent group.
-//! 6. **Axon types** ([`axon_types`]). On TrueNorth each population's
+//! 7. **Axon types** ([`axon_types`]). On TrueNorth each population's
 //!    incoming weights are factored into four axon types per input and a
 //!    weight per neuron and type; exact when the weights have that
 //!    structure, otherwise the nearest factorization replaces them and the
@@ -28,6 +31,7 @@
 
 mod adaptive;
 mod axon_types;
+mod by_delay;
 pub(crate) mod copies;
 mod formats;
 pub(crate) mod models;
@@ -76,6 +80,7 @@ pub fn legalize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
     for pop in g.populations() {
         fold_gain(g, pop, cx);
     }
+    by_delay::split_by_delay(g, cx);
     copies::insert_copies(g, cx);
     formats::split_formats(g, cx);
     axon_types::axon_types(g, cx);
