@@ -259,12 +259,18 @@ fn truenorth_neuron_with_two_destination_cores_is_refused() {
          a -> b { weight = ones(); }\n\
          output b_out = b;\n",
     );
-    let (msg, label, _) = error(place_on("truenorth", &g, 1));
+    let (msg, label, help) = error(place_on("truenorth", &g, 1));
     assert_eq!(
         msg,
         "neuron 0 of population `a` sends to 2 cores, and a truenorth neuron has one destination"
     );
     assert_eq!(label, "more than one destination");
+    assert_eq!(
+        help.as_deref(),
+        Some(
+            "its targets must fit on one core (fewer sources or targets per population), or it needs a copy neuron per target core; `legalize` adds copies per projection and per delay only"
+        )
+    );
 }
 
 /// Loihi: 140,000 neurons need at least ⌈140000 / 1024⌉ = 137 cores, 2
@@ -601,4 +607,38 @@ fn one_to_one_populations_are_cut_together_and_share_cores() {
     assert_eq!(p.traffic.inter_core, 0.0);
     assert_eq!(p.sequential_cores, 2);
     assert_eq!(p.sequential_traffic.inter_core, 800.0);
+}
+
+/// TrueNorth: the relay copies of one neuron are its one destination, so
+/// the partitioner cuts their population only between neurons' copies.
+/// Three copies each for 100 neurons: a core's 256 neurons would end
+/// inside neuron 85's copies (positions 255-257), so the first core takes
+/// 255 and the second the other 45.
+#[test]
+fn truenorth_keeps_a_neurons_copies_on_one_core() {
+    let (n, k) = (100usize, 3usize);
+    let mut w = vec![0f32; n * k * n];
+    for r in 0..n * k {
+        w[r * n + r / k] = 1.0;
+    }
+    let relay = snnc::arrays::Array::f32(vec![n * k, n], w);
+    let g = lower_with(
+        "tn-copies",
+        "timestep 1ms;\n\
+         const W: [300, 100] = load(\"w.npz\", \"W\");\n\
+         population a: if[100] { bias = 0.5; }\n\
+         population c: if[300] { threshold = 0.5; }\n\
+         a -> c { weight = W; }\n\
+         output y = c;\n",
+        &[("W", &relay)],
+    );
+    let p = place_on("truenorth", &g, 1).unwrap();
+    let c = g.populations()[1];
+    let ranges: Vec<(u32, u32)> = p
+        .chunks
+        .iter()
+        .filter(|ch| ch.pop == c)
+        .map(|ch| (ch.start, ch.end))
+        .collect();
+    assert_eq!(ranges, vec![(0, 255), (255, 300)]);
 }

@@ -447,6 +447,9 @@ pub trait NeuronOrder {
     fn close(&mut self);
     /// Every neuron in the order taken, unless that is the index order.
     fn finish(self) -> Option<Vec<u32>>;
+    /// Goes back to position `pos` (the neurons from it on are offered
+    /// again); `false` if this order cannot.
+    fn seek(&mut self, pos: u32) -> bool;
 }
 
 /// Index order.
@@ -462,6 +465,10 @@ impl NeuronOrder for InOrder {
     fn close(&mut self) {}
     fn finish(self) -> Option<Vec<u32>> {
         None
+    }
+    fn seek(&mut self, pos: u32) -> bool {
+        self.0 = pos;
+        true
     }
 }
 
@@ -582,6 +589,33 @@ impl NeuronOrder for Grow {
     fn finish(self) -> Option<Vec<u32>> {
         Some(self.order)
     }
+
+    fn seek(&mut self, _pos: u32) -> bool {
+        false
+    }
+}
+
+/// Where a chunk of `pop` may start, when some of its neurons must share a
+/// core: on a chip where a neuron has one destination, the neurons that
+/// one source neuron alone feeds (its relay copies: one incoming
+/// projection, one synapse per neuron, sources in order) are that source's
+/// destination, so they are cut together. `None`: anywhere.
+pub fn cut_points(g: &Graph, spec: &ChipSpec, pop: NodeId) -> Option<Vec<bool>> {
+    if !spec.single_destination {
+        return None;
+    }
+    let inc = incoming(g, pop);
+    let [only] = inc.as_slice() else { return None };
+    let pat = g.tensor(only.weights).pattern()?.clone();
+    let one_each = pat.row_ptr.iter().enumerate().all(|(r, &p)| p == r as u64);
+    if !one_each || pat.col_idx.windows(2).any(|w| w[0] > w[1]) {
+        return None;
+    }
+    let mut ok: Vec<bool> = std::iter::once(true)
+        .chain(pat.col_idx.windows(2).map(|w| w[0] != w[1]))
+        .collect();
+    ok.push(true);
+    Some(ok)
 }
 
 /// [`partition_capped`] taking the neurons in `order`: chunks are ranges of
@@ -670,13 +704,18 @@ pub fn partition_with<O: NeuronOrder>(
         *start = end;
         fresh(f);
     };
+    let cuts = cut_points(g, spec, pop);
     let mut chunks = Vec::new();
     let mut start = 0u32;
     let mut i = 0u32;
+    // A chunk that had to end inside a group of neurons that share a core
+    // is redone up to the group's start, then ends there.
+    let mut forced: Option<u32> = None;
     while i < size {
-        if i - start == cap {
+        if i - start == cap || forced == Some(i) {
             close(&mut chunks, &mut f, &mut start, i);
             order.close();
+            forced = None;
         }
         let neuron = order.peek();
         let mark = f.touched.len();
@@ -797,8 +836,23 @@ pub fn partition_with<O: NeuronOrder>(
                     f.index_bits,
                 ) = before;
                 f.res.input_axons = f.touched.len() as u64;
-                close(&mut chunks, &mut f, &mut start, i);
-                order.close();
+                let back = cuts.as_ref().and_then(|ok| {
+                    if ok[i as usize] {
+                        return None;
+                    }
+                    (start + 1..i).rev().find(|&b| ok[b as usize])
+                });
+                match back {
+                    Some(b) if order.seek(start) => {
+                        fresh(&mut f);
+                        i = start;
+                        forced = Some(b);
+                    }
+                    _ => {
+                        close(&mut chunks, &mut f, &mut start, i);
+                        order.close();
+                    }
+                }
             }
         }
     }

@@ -1023,16 +1023,36 @@ fn limit_output_axons(
                     .map(|i| (&c.pop, i, v[i as usize]))
             });
             if let Some((pop, i, n)) = many {
-                return Err(Box::new(PassDiag::error(
-                    "E0441",
-                    format!(
-                        "neuron {i} of population {} sends to {n} cores, and a {} neuron has one destination",
-                        g.label(*pop),
-                        spec.name
-                    ),
-                )
-                .at(g.span(*pop), "more than one destination")
-                .help("its targets must fit on one core, or it needs copy neurons (the `legalize` pass adds them per projection)")));
+                // Which populations hold its targets, and on how many cores.
+                let mut reached: std::collections::BTreeMap<String, usize> = Default::default();
+                for c in chunks.iter() {
+                    if traffic::sources(g, &[c]).contains(&(*pop, i)) {
+                        *reached.entry(g.label(c.pop)).or_default() += 1;
+                    }
+                }
+                let reached: Vec<String> = reached
+                    .into_iter()
+                    .map(|(p, k)| format!("{p} on {k} core{}", if k == 1 { "" } else { "s" }))
+                    .collect();
+                return Err(Box::new(
+                    PassDiag::error(
+                        "E0441",
+                        format!(
+                            "neuron {i} of population {} sends to {n} cores, and a {} neuron has one destination",
+                            g.label(*pop),
+                            spec.name
+                        ),
+                    )
+                    .at(g.span(*pop), "more than one destination")
+                    .note(format!(
+                        "its synapses reach {}; a {} core holds {} neurons and {} input axons, and those targets need more",
+                        reached.join(", "),
+                        spec.name,
+                        spec.neurons_per_core,
+                        spec.input_axons_per_core
+                    ))
+                    .help("its targets must fit on one core (fewer sources or targets per population), or it needs a copy neuron per target core; `legalize` adds copies per projection and per delay only"),
+                ));
             }
         }
         if per_chunk.iter().all(|&n| n <= limit) {
