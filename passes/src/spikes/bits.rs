@@ -5,9 +5,11 @@
 //!
 //! For every population whose weights are not already on four types, each
 //! row `t` of its incoming weights (all projections together: a neuron has
-//! one set of type weights) takes the scale `c_t = max(max w / 7, −min w /
-//! 8)` and the levels `n = round(w / c_t)`; the table `weight levels` gives
-//! the rounding error per projection.
+//! one set of type weights) takes a scale `c_t` and the levels `n =
+//! round(w / c_t)`: of `max(max w / 7, −min w / 8)` (nothing clips) and
+//! the scales that put the row's largest or smallest weight on a level,
+//! the one that misses the weights least ([`row_scale`]); the table
+//! `weight levels` gives the rounding error per projection.
 //!
 //! A source cannot send to four axons of one core by itself (a TrueNorth
 //! neuron has one destination), so every source `S` of such a population
@@ -41,6 +43,42 @@ const OFF_LEVELS: f64 = 1e-3;
 fn bits(n: i32) -> [bool; 4] {
     let u = (n & 0xf) as u32;
     [u & 1 != 0, u & 2 != 0, u & 4 != 0, u & 8 != 0]
+}
+
+/// The scale `c` of one row's 16 levels `n·c`, `n ∈ −8..7`: of the
+/// smallest that clips nothing, `max(max w / 7, −min w / 8)`, and those
+/// that put the largest or the smallest weight on a level exactly
+/// (`max w / m`, `−min w / m`), the one whose levels (clipped) miss the
+/// weights least in squared sum; the smallest among equals. Weights in a
+/// ratio such as 1 : 4 (a low-pass split, `(1 − α)` beside `α`) then land
+/// on levels exactly.
+fn row_scale<I: Iterator<Item = f64>>(row: impl Fn() -> I) -> f64 {
+    let (hi, lo) = row().fold((0f64, 0f64), |(h, l), w| (h.max(w), l.min(w)));
+    let least = (hi / 7.0).max(-lo / 8.0);
+    if least == 0.0 {
+        return 0.0;
+    }
+    let miss = |c: f64| -> f64 {
+        row()
+            .map(|w| {
+                let n = (w / c).round().clamp(-8.0, 7.0);
+                (w - n * c).powi(2)
+            })
+            .sum()
+    };
+    let mut candidates = vec![least];
+    candidates.extend((1..=7).map(|m| hi / m as f64).filter(|&c| c > 0.0));
+    candidates.extend((1..=8).map(|m| -lo / m as f64).filter(|&c| c > 0.0));
+    candidates.sort_by(f64::total_cmp);
+    let mut best = (miss(least), least);
+    for c in candidates {
+        let e = miss(c);
+        // A relative margin, so float noise does not prefer a larger scale.
+        if e < best.0 * (1.0 - 1e-9) - 1e-12 {
+            best = (e, c);
+        }
+    }
+    best.1
 }
 
 /// One incoming projection of a target: its source, its `[rows, cols]`
@@ -108,14 +146,12 @@ pub(super) fn sixteen_levels(g: &mut Graph, targets: &[NodeId], cx: &mut PassCx)
         let rows = g.shape(t).len() as usize;
         let scale: Vec<f64> = (0..rows)
             .map(|r| {
-                let (mut hi, mut lo) = (0f64, 0f64);
-                for p in &inc {
-                    for &w in &p.dense[r * p.cols..(r + 1) * p.cols] {
-                        hi = hi.max(w as f64);
-                        lo = lo.min(w as f64);
-                    }
-                }
-                (hi / 7.0).max(-lo / 8.0)
+                let row = || {
+                    inc.iter()
+                        .flat_map(move |p| p.dense[r * p.cols..(r + 1) * p.cols].iter())
+                        .map(|&w| w as f64)
+                };
+                row_scale(row)
             })
             .collect();
         plans.push((t, inc, scale));
