@@ -37,13 +37,15 @@
 //! scaled to keep its steady state (on TrueNorth with `--approximate
 //! leak=linear`, unfiltered: `legalize` then makes that decay a linear leak).
 //!
-//! On TrueNorth, the weights into a spike-count population then take
-//! Diehl's 16 levels through four axon types (see `bits.rs`).
+//! On TrueNorth, which has no synaptic filter, a low-pass population first
+//! becomes two spike-count ones ([`split_low_pass`]), and the weights into
+//! a spike-count population then take Diehl's 16 levels through four axon
+//! types (see `bits.rs`).
 //!
 //! Errors: a spiking population next to the sigma-delta ones (E0490: its
 //! dynamics would change with the ticks), values below zero or a clamp
 //! whose lower end is not 0 for spike counts (E0491), a low-pass on
-//! TrueNorth (E0460), a ReLU with no bound and no data (E0492), an output reading spike counts
+//! TrueNorth that cannot be split (E0460: a retention outside `[0, 1)`), a ReLU with no bound and no data (E0492), an output reading spike counts
 //! directly on TrueNorth (E0496). Report:
 //! the table `spike codes` per population.
 
@@ -231,6 +233,9 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
     // decay into a linear leak.
     let leak_linear = truenorth && cx.options.approximate_leak;
     let k = cx.options.ticks_per_step.unwrap_or(DEFAULT_TICKS);
+    if truenorth {
+        split_low_pass(g, cx);
+    }
     // Upper bounds of every sigma-delta population's values.
     let chosen = crate::range::choose(g, cx)?;
     let mut codes: std::collections::HashMap<NodeId, Code> = std::collections::HashMap::new();
@@ -611,6 +616,146 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
         cx.report.tables.push(table);
     }
     Ok(())
+}
+
+/// On TrueNorth, which has no synaptic filter to carry a low-pass through
+/// spikes, a low-pass sigma-delta population `P` (`h = α·h + (1 − α)·y`,
+/// `y = act(g·I + b)`) becomes two memoryless ones that spike counts carry:
+/// `P.act` computes `y` from `P`'s inputs, and `P` adds `(1 − α)·y` of the
+/// same step to `α·h` of the last (a self-projection one step late). Both
+/// terms lie in `[0, hi]` when `act` does (`relu` or `clamp(0, hi)`; others
+/// are refused below as before), so `P`'s clamp changes nothing and the
+/// pair computes exactly what `P` did. Each becomes Diehl's rate code.
+fn split_low_pass(g: &mut Graph, cx: &mut PassCx) {
+    let mut table = Table::new(
+        "low-pass split into spike counts (truenorth)",
+        &["population", "alpha", "activation population"],
+    );
+    for pop in g.populations() {
+        let Op::Population(p) = g.op(pop).clone() else {
+            continue;
+        };
+        if p.model.kind() != ModelKind::SigmaDelta {
+            continue;
+        }
+        let alpha = p.model.real("alpha");
+        let (lo, hi) = match p.model.act() {
+            Act::Relu => (0.0, f32::INFINITY),
+            Act::Clamp { lo, hi } => (lo, hi),
+            Act::Identity => continue,
+        };
+        let retains = match alpha {
+            Const::Scalar(a) => a > 0.0,
+            Const::Tensor(t) => g
+                .tensor(t)
+                .f32s()
+                .is_some_and(|v| v.iter().any(|&a| a > 0.0)),
+        };
+        if !retains || lo != 0.0 {
+            continue;
+        }
+        let alphas: Vec<f32> = match alpha {
+            Const::Scalar(a) => vec![a; p.size as usize],
+            Const::Tensor(t) => match g.tensor(t).f32s() {
+                Some(v) => v.to_vec(),
+                None => continue,
+            },
+        };
+        if alphas.iter().any(|&a| !(0.0..1.0).contains(&a)) {
+            continue;
+        }
+        let size = p.size;
+        let base = g
+            .name(pop)
+            .map(str::to_string)
+            .unwrap_or_else(|| g.label(pop));
+        let act = population(
+            g,
+            size,
+            ModelKind::SigmaDelta,
+            vec![
+                ("alpha", real(0.0)),
+                ("act", ParamValue::Act(p.model.act())),
+                ("bias", param(g, pop, "bias")),
+                ("gain", param(g, pop, "gain")),
+            ],
+            format!("{base}.act"),
+            pop,
+        );
+        for a in g.args(pop) {
+            g.push_arg(act, a);
+        }
+        g.clear_args(pop);
+        let mut model = p.model.clone();
+        let range = if hi.is_finite() {
+            Act::Clamp { lo: 0.0, hi }
+        } else {
+            Act::Relu
+        };
+        for (name, v) in [
+            ("alpha", real(0.0)),
+            ("bias", real(0.0)),
+            ("gain", real(1.0)),
+            ("act", ParamValue::Act(range)),
+        ] {
+            // Invariant: `sigma_delta` has these parameters, of these kinds.
+            let _ = model.set(name, v);
+        }
+        g.set_op(pop, Op::Population(Population { size, model }));
+        let fresh: Vec<f32> = alphas.iter().map(|&a| 1.0 - a).collect();
+        let join = diagonal(g, act, &fresh, 0);
+        let own = diagonal(g, pop, &alphas, 1);
+        g.set_name(join, format!("{base}.act->{base}"));
+        g.set_name(own, format!("{base}.keep"));
+        for n in [join, own] {
+            if let Some(s) = g.span(pop) {
+                g.set_span(n, s);
+            }
+        }
+        g.push_arg(pop, join);
+        g.push_arg(pop, own);
+        let shown = match alpha {
+            Const::Scalar(a) => format!("{a}"),
+            Const::Tensor(_) => "per neuron".to_string(),
+        };
+        table.row(vec![g.label(pop), shown, format!("{base}.act")]);
+        cx.report.count("low-pass populations split", 1);
+    }
+    if !table.rows.is_empty() {
+        cx.report.tables.push(table);
+    }
+}
+
+/// A one-to-one projection from `src` with weight `w[i]` into neuron `i`
+/// (zeros left out) and delay `d`.
+fn diagonal(g: &mut Graph, src: NodeId, w: &[f32], d: u32) -> NodeId {
+    let n = w.len() as u32;
+    let keep: Vec<u32> = (0..n).filter(|&i| w[i as usize] != 0.0).collect();
+    let mut row_ptr = Vec::with_capacity(n as usize + 1);
+    row_ptr.push(0u64);
+    let mut at = 0u64;
+    for i in 0..n {
+        at += u64::from(w[i as usize] != 0.0);
+        row_ptr.push(at);
+    }
+    let pattern = std::sync::Arc::new(SparsePattern {
+        rows: n,
+        cols: n,
+        row_ptr,
+        col_idx: keep.clone(),
+    });
+    let values: Vec<f32> = keep.iter().map(|&i| w[i as usize]).collect();
+    // Invariant: one weight per kept row, by construction.
+    let t = Tensor::sparse(pattern, Values::F32(values.into()), Origin::Derived)
+        .expect("one weight per kept neuron");
+    let weights = g.add_tensor(t);
+    g.add(
+        Op::Project(Projection {
+            weights,
+            delay: Delay::Const(d),
+        }),
+        &[src],
+    )
 }
 
 /// The spike-count populations (for TrueNorth's weight levels).
