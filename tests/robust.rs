@@ -703,7 +703,7 @@ fn an_ir_dump_reads_its_weights_from_beside_it() {
 #[test]
 fn dump_ir_after_a_pass_stops_there_and_writes_nothing_on_failure() {
     let d = dir("dump-after");
-    let model = path(&root().join("examples/lprnn/model.snn"));
+    let model = path(&root().join("examples/alif_srnn/model.snn"));
     // Folding works on TrueNorth; a later pass would refuse the model.
     succeeds(
         &d,
@@ -719,7 +719,7 @@ fn dump_ir_after_a_pass_stops_there_and_writes_nothing_on_failure() {
         ],
     );
     let dump = std::fs::read_to_string(d.join("fold.ir")).unwrap();
-    assert!(dump.contains("= sigma_delta("), "{dump}");
+    assert!(dump.contains("= alif("), "{dump}");
     fails(
         &d,
         &[
@@ -732,7 +732,7 @@ fn dump_ir_after_a_pass_stops_there_and_writes_nothing_on_failure() {
             "-o",
             "legalize.ir",
         ],
-        "[E0460] Error: sigma-delta population `h1` low-passes its value",
+        "[E0460] Error: alif population `hid` cannot run on truenorth",
     );
     assert!(!d.join("legalize.ir").exists());
 }
