@@ -845,8 +845,8 @@ fn truenorth_splits_a_projection_by_delay() {
     assert_eq!(part(3), vec![vec![0.0, 0.0], vec![0.0, -0.3]]);
     assert_eq!(part(4), vec![vec![0.0, 0.7], vec![0.0, 0.0]]);
     let r = report(&o, "legalize");
-    assert_eq!(r.counter("projections split by delay"), 1);
-    assert_eq!(r.counter("parts of projections split by delay"), 4);
+    assert_eq!(r.counter("projections split by delay or target block"), 1);
+    assert_eq!(r.counter("parts of split projections"), 4);
     // The float model is unchanged: with both inputs spiking on steps 0-3,
     // p0 gets 0.5 a step later and 0.7 four steps later, and spikes.
     let before = lower("tn-delay-ref", DELAYED);
@@ -916,4 +916,57 @@ fn truenorth_delays_pass_alone_refuses_two_delays_per_source() {
         "truenorth has one delay per neuron, but source neuron 0 of projection `x->p` has synapses with delays 1 and 2"
     );
     assert_eq!(d[0].label, "per-synapse delays");
+}
+
+/// A TrueNorth core holds 256 neurons, so 300 targets take two blocks
+/// (0-255, 256-299): each neuron of `a` reaches both and gets one relay
+/// copy per block, each sending to one core; the network then places (it
+/// did not: "neuron 0 of population `a` sends to 2 cores").
+#[test]
+fn truenorth_gives_a_neuron_one_copy_per_target_core() {
+    let src = "timestep 1ms;\n\
+        population a: if[2] { bias = 0.5; }\n\
+        population b: if[300] { }\n\
+        a -> b { weight = ones(); }\n\
+        output y = b;\n";
+    let (_, o) = legalized("tn-blocks", src, "truenorth");
+    let g = &o.graph;
+    let first = projection(g, "a->b#0");
+    let second = projection(g, "a->b#1");
+    let rows = |p| {
+        dense(g, p)
+            .iter()
+            .filter(|r| r.iter().any(|&w| w != 0.0))
+            .count()
+    };
+    assert_eq!((rows(first), rows(second)), (256, 44));
+    // Two copies per neuron, side by side: a0's for blocks 0 and 1, then a1's.
+    let relay = projections(g, "a->a.copy+1")
+        .into_iter()
+        .chain(projections(g, "a->a.copy"))
+        .next()
+        .expect("a relay projection");
+    assert_eq!(
+        dense(g, relay),
+        vec![
+            vec![1.0, 0.0],
+            vec![1.0, 0.0],
+            vec![0.0, 1.0],
+            vec![0.0, 1.0]
+        ]
+    );
+    let target = snn_backends::target("truenorth").unwrap();
+    let all = snn_passes::run(
+        lower("tn-blocks-all", src),
+        &snn_passes::pipeline(target),
+        target,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    let spec = snn_backends::chip("truenorth").unwrap();
+    let placed = snn_passes::place::place(&all.graph, spec, &Default::default())
+        .unwrap_or_else(|d| panic!("{}", d[0].message));
+    // 306 neurons on two cores of 256; every copy sends to one of them.
+    assert_eq!(placed.cores.len(), 2);
 }

@@ -268,7 +268,7 @@ fn truenorth_neuron_with_two_destination_cores_is_refused() {
     assert_eq!(
         help.as_deref(),
         Some(
-            "its targets must fit on one core (fewer sources or targets per population), or it needs a copy neuron per target core; `legalize` adds copies per projection and per delay only"
+            "`legalize` gives a neuron one relay copy per projection, delay and block of targets a core holds; here the targets were cut otherwise (fewer sources or targets per population help)"
         )
     );
 }

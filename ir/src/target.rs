@@ -72,6 +72,11 @@ pub struct Target {
     pub single_destination: bool,
     /// Bits of a neuron's membrane state (for saturation checks).
     pub state_bits: u8,
+    /// A core's neurons and input axons (the chip spec's limits), which
+    /// `legalize` needs where a neuron has one destination: it splits
+    /// fan-out by the blocks of targets one core can hold.
+    pub core_neurons: u32,
+    pub core_axons: u32,
 }
 
 impl Target {

@@ -68,6 +68,8 @@ pub static TARGET: Target = Target {
     one_sign_per_group: true,
     single_destination: false,
     state_bits: STATE_BITS,
+    core_neurons: COMPARTMENTS_PER_CORE,
+    core_axons: INPUT_AXONS_PER_CORE,
 };
 
 /// Systems of several Loihi chips [CHIPS.md, recalled; names from Intel's

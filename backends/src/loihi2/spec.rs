@@ -55,6 +55,8 @@ pub static TARGET: Target = Target {
     one_sign_per_group: true,
     single_destination: false,
     state_bits: l1::STATE_BITS,
+    core_neurons: NEURONS_PER_CORE,
+    core_axons: INPUT_AXONS_PER_CORE,
 };
 
 /// Synapse memory per core in 64-bit words, derived from the ~120M

@@ -43,6 +43,8 @@ pub static TARGET: Target = Target {
     one_sign_per_group: false,
     single_destination: false,
     state_bits: STATE_BITS,
+    core_neurons: MAX_NEURONS_PER_CORE,
+    core_axons: AXONS_PER_CORE,
 };
 
 /// Cores per chip: not published in what we read; a parameter of the

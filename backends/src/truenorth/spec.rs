@@ -44,6 +44,8 @@ pub static TARGET: Target = Target {
     one_sign_per_group: false,
     single_destination: true,
     state_bits: STATE_BITS,
+    core_neurons: NEURONS_PER_CORE,
+    core_axons: AXONS_PER_CORE,
 };
 
 /// Systems [CHIPS.md, recalled]: NS1e (1 chip), NS16e (16 chips).

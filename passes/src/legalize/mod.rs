@@ -12,9 +12,10 @@
 //!    two compartments; their decays are checked (E0461) and counted.
 //! 3. **Gains**. A population's input gain is folded into the weights of
 //!    its incoming projections (row `i` scaled by `gain[i]`): chips have none.
-//! 4. **One delay per axon** ([`by_delay`]). Where delays belong to the
-//!    sender (TrueNorth), a projection whose sources have several delays is
-//!    split into one projection per delay.
+//! 4. **One destination per axon** ([`by_delay`]). Where a neuron sends
+//!    to one core with one delay (TrueNorth), projections are split so that
+//!    each source reaches one delay and one core-sized block of targets in
+//!    each part.
 //! 5. **Copy neurons** ([`copies`]). Where a neuron has one destination
 //!    (TrueNorth), neurons that feed several projections get relay copies.
 //! 6. **Synapse formats** ([`formats`]). Where every synapse group has one

@@ -595,26 +595,55 @@ impl NeuronOrder for Grow {
     }
 }
 
-/// Where a chunk of `pop` may start, when some of its neurons must share a
-/// core: on a chip where a neuron has one destination, the neurons that
-/// one source neuron alone feeds (its relay copies: one incoming
-/// projection, one synapse per neuron, sources in order) are that source's
-/// destination, so they are cut together. `None`: anywhere.
+/// Where a chunk of `pop` may start (`ok[i]`: before position `i`), when
+/// some of its neurons must share a core: on a chip where a neuron has one
+/// destination, all the targets a source neuron reaches in `pop` are that
+/// destination, so no cut may fall between the first and the last of them
+/// (`legalize` gives such chips relay copies per target block, each
+/// reaching consecutive neurons). Inputs come from the host, which sends to
+/// any number of cores, and constrain nothing. `None`: anywhere.
 pub fn cut_points(g: &Graph, spec: &ChipSpec, pop: NodeId) -> Option<Vec<bool>> {
     if !spec.single_destination {
         return None;
     }
-    let inc = incoming(g, pop);
-    let [only] = inc.as_slice() else { return None };
-    let pat = g.tensor(only.weights).pattern()?.clone();
-    let one_each = pat.row_ptr.iter().enumerate().all(|(r, &p)| p == r as u64);
-    if !one_each || pat.col_idx.windows(2).any(|w| w[0] > w[1]) {
+    let n = g.shape(pop).len() as usize;
+    // Per source slot and neuron: the first and last row it reaches.
+    let mut span: std::collections::HashMap<(usize, u32), (usize, usize)> = Default::default();
+    for p in incoming(g, pop) {
+        if !matches!(g.op(p.source), Op::Population(_)) {
+            continue;
+        }
+        let Some(s) = Synapses::of(g.tensor(p.weights)) else {
+            continue;
+        };
+        for r in 0..s.rows.min(n) {
+            for k in s.row(r) {
+                if s.weights[k] != 0.0 {
+                    let e = span.entry((p.source_slot, s.col(r, k))).or_insert((r, r));
+                    e.0 = e.0.min(r);
+                    e.1 = e.1.max(r);
+                }
+            }
+        }
+    }
+    if span.is_empty() {
         return None;
     }
-    let mut ok: Vec<bool> = std::iter::once(true)
-        .chain(pat.col_idx.windows(2).map(|w| w[0] != w[1]))
+    // A cut before row i is forbidden when some source spans i − 1 and i.
+    let mut inside = vec![0i64; n + 2];
+    for &(lo, hi) in span.values() {
+        if hi > lo {
+            inside[lo + 1] += 1;
+            inside[hi + 1] -= 1;
+        }
+    }
+    let mut depth = 0i64;
+    let ok: Vec<bool> = (0..=n)
+        .map(|i| {
+            depth += inside[i];
+            i == 0 || i == n || depth == 0
+        })
         .collect();
-    ok.push(true);
     Some(ok)
 }
 

@@ -1051,7 +1051,7 @@ fn limit_output_axons(
                         spec.neurons_per_core,
                         spec.input_axons_per_core
                     ))
-                    .help("its targets must fit on one core (fewer sources or targets per population), or it needs a copy neuron per target core; `legalize` adds copies per projection and per delay only"),
+                    .help("`legalize` gives a neuron one relay copy per projection, delay and block of targets a core holds; here the targets were cut otherwise (fewer sources or targets per population help)"),
                 ));
             }
         }
