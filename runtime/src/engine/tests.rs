@@ -239,6 +239,63 @@ fn negative_exponents_floor_the_step_sum_as_lava_does() {
     assert_eq!(u, vec![64.0, 64.0, 0.0]);
 }
 
+/// The negative ring's runs floor each (target, k) sum as a whole: two
+/// mantissas 3 at k = 2 into neuron 0 give ⌊6/4⌋ = 1 (each on its own
+/// would give 0), and 5 at k = 1 into it ⌊5/2⌋ = 2, so u = 3 · 64 = 192;
+/// 1 at k = 1 into neuron 1 gives 0; −3 at k = 2 into neuron 2 gives
+/// ⌊−3/4⌋ = −1, plus 2 at exponent 0 (the ordinary ring): u = −64 + 128.
+/// One run per k over the neurons it reaches (k = 1: 0..2, k = 2: 0..3).
+#[test]
+fn negative_exponent_runs_floor_each_target_and_k() {
+    let mut p = loihi(3, 4095, 0, 131_071);
+    p.formats = vec![-2, -1, 0];
+    // (axon, target, mantissa, delay, kind)
+    let syn = [
+        (0, 0, 3, 0, 0),
+        (0, 2, -3, 0, 0),
+        (1, 0, 3, 0, 0),
+        (1, 2, 2, 0, 2),
+        (2, 0, 5, 0, 1),
+        (2, 1, 1, 0, 1),
+    ];
+    let mut c = config(
+        "loihi",
+        "lif",
+        3,
+        Params::Loihi(p),
+        &syn,
+        3,
+        vec![vec![]; 3],
+    );
+    c.manifest.outputs[1].read = Readout::Current;
+    for threads in [1, 2, 3] {
+        let mut e = Engine::new(c.clone());
+        e.set_threads(threads);
+        e.par_work = 0;
+        assert!(e.int_spikes && !e.neg.wide);
+        let run = |off, first, len, k| Run { off, first, len, k };
+        assert_eq!(e.neg.runs, vec![run(0, 0, 2, 1), run(2, 0, 3, 2)]);
+        // Sources: the 3 neurons, then the channels; channel 1 also has
+        // an ordinary synapse.
+        assert_eq!(
+            e.neg.source,
+            [
+                NEG_NONE, NEG_NONE, NEG_NONE, NEG_PACKED, NEG_MIXED, NEG_PACKED
+            ]
+        );
+        let out = e.run(3, &|t| vec![vec![if t != 1 { 1.0 } else { 0.0 }; 3]]);
+        assert_eq!(out[1].1[0], vec![192.0, 0.0, 64.0], "{threads} threads");
+        assert_eq!(out[1].1[1], vec![0.0, 0.0, 0.0], "{threads} threads");
+        assert_eq!(out[1].1[2], vec![192.0, 0.0, 64.0], "{threads} threads");
+        // The float ring gives the same.
+        let mut e = Engine::new(c.clone());
+        e.int_spikes = false;
+        e.spike = vec![0.0; e.slots * e.neurons];
+        let out = e.run(1, &|_| vec![vec![1.0; 3]]);
+        assert_eq!(out[1].1[0], vec![192.0, 0.0, 64.0]);
+    }
+}
+
 /// A current that leaves 24 bits wraps, and a voltage beyond them
 /// saturates; the engine counts both. Nine channels of mantissa 127 at
 /// exponent 7 (127 · 2^13 = 1040384 each) bring 9363456 a step, which
@@ -415,7 +472,7 @@ fn packed_lists_deliver_what_the_plain_lists_do() {
     let p = Packed::new(true, 5, &ptr, &target, &weight, &[false; 3], &uniform);
     assert_eq!((p.mbits, p.shift.as_slice()), (29, &[6u8, 0, u8::MAX][..]));
     let mut row = vec![0i32; 5];
-    let rings = |row: &mut [i32]| Rings::new(row, &mut [], &mut [], &mut []);
+    let rings = |row: &mut [i32]| Rings::new(row, &mut [], &mut [], &mut [], &mut []);
     assert!(p.deliver(0, 0..3, rings(&mut row), 0));
     assert!(p.deliver(1, 3..5, rings(&mut row), 0));
     assert!(!p.deliver(2, 5..6, rings(&mut row), 0));
@@ -984,7 +1041,8 @@ fn threads_share_delivery_without_changing_a_bit() {
         for k in 0..fan {
             let t = (a * 37 + k * 101) % n;
             let w = if (a + k) % 5 == 0 { -3 } else { 2 };
-            syn.push((a, t, w, 1 + ((a + k) % 3) as u8, 0u8));
+            // Kind 1 has a negative exponent in the second Loihi group.
+            syn.push((a, t, w, 1 + ((a + k) % 3) as u8, ((a + k) % 2) as u8));
         }
     }
     let routes: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(0, 8 + i)]).collect();
@@ -992,6 +1050,11 @@ fn threads_share_delivery_without_changing_a_bit() {
         .map(|t| (0..8).map(|c| ((t + c) % 3 == 0) as u8 as f32).collect())
         .collect();
     let loihi_group = Params::Loihi(loihi(n as usize, 2047, 512, 3));
+    // Exponent −2 for kind 1: every list mixes both rings, and the
+    // negative ring's sums are floored per step.
+    let mut p = loihi(n as usize, 2047, 512, 3);
+    p.formats = vec![0, -2];
+    let loihi_negative = Params::Loihi(p);
     let bf = |x: f32| vec![to_bf16(x); n as usize];
     let seneca_group = Params::Seneca(SenecaGroup {
         alpha_syn: bf(0.5),
@@ -1008,6 +1071,7 @@ fn threads_share_delivery_without_changing_a_bit() {
     });
     for (backend, params, scale) in [
         ("loihi", loihi_group, 64),
+        ("loihi", loihi_negative, 64),
         ("seneca", seneca_group, to_bf16(0.13) as i32),
     ] {
         let syn: Vec<_> = syn
