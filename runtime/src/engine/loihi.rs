@@ -234,7 +234,11 @@ pub(super) fn clipped(pre: i64, vmin: i64, spike: bool, subtract: bool) -> bool 
 /// The loop of [`Cuba::step_uniform`], compiled for the baseline and for
 /// wider vector units and picked at run time by the CPU's features.
 /// Returns the currents that wrapped and the voltages that saturated.
-#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq",
+    "x86_64+avx2",
+    "x86_64+sse4.1"
+))]
 fn cuba_uniform(
     k: &UniformCuba,
     u: &mut [i32],
@@ -263,12 +267,15 @@ fn cuba_uniform(
     let vmax = V_MAX as i32;
     let floor_is_register = k.vmin <= -vmax;
     let (mut wrapped, mut saturated) = (0u32, 0u32);
+    let opaque = std::hint::black_box(0i32);
     for j in 0..n {
-        // The sum wraps the same in 32 bits (the current is kept modulo
-        // 2^24); whether it left 24 bits needs the true sum.
+        // The true sum fits 32 bits: |du| < 2^23 and the spike ring's
+        // bound keeps |spike| ≤ 2^31 − 2^24 (see `Engine::new`). So whether
+        // it left 24 bits is one 32-bit compare.
         let du = decay(u[j], k.keep_u);
-        let uu = du.wrapping_add(spike[j]).wrapping_shl(8) >> 8;
-        wrapped += u32::from(uu as i64 != du as i64 + spike[j] as i64);
+        let sum = du + spike[j];
+        let uu = sum.wrapping_shl(8) >> 8;
+        wrapped += u32::from(uu != sum);
         spike[j] = 0;
         u[j] = uu;
         let old = v[j];
@@ -281,20 +288,17 @@ fn cuba_uniform(
             !quiet & (((pre > vmax) & (k.subtract | !fire)) | ((pre < k.vmin) & floor_is_register)),
         );
         let reset = if k.subtract { vv - k.vth } else { 0 };
-        v[j] = if quiet {
-            old
-        } else if fire {
-            reset
-        } else {
-            vv
-        };
-        refr[j] = if quiet {
-            r - 1
-        } else if fire {
-            k.refractory
-        } else {
-            r
-        };
+        // Selects by masks, not `if`, and a refractory neuron's voltage
+        // not written as the very value loaded (`opaque` is 0): either
+        // lets the compiler store only some lanes (`vpmaskmovd`), which is
+        // microcoded on AMD's cores and cost half the loop.
+        let quiet_m = -(quiet as i32);
+        let fire_m = -(fire as i32);
+        let next = (reset & fire_m) | (vv & !fire_m);
+        let held = old | opaque;
+        v[j] = (held & quiet_m) | (next & !quiet_m);
+        // Not quiet means `r = 0`.
+        refr[j] = (r.wrapping_sub(1) & quiet_m as u32) | (k.refractory & fire_m as u32);
         flags[j] = fire as u8;
     }
     (wrapped, saturated)

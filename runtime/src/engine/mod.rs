@@ -901,8 +901,10 @@ impl Engine {
         // Spikes (unit payloads on non-graded axons) can be summed exactly
         // in `i32` when every such weight is an integer and, for every
         // target, the sum of the magnitudes of all its spike synapses stays
-        // below 2^31: a ring slot receives each synapse at most once, so no
-        // slot can overflow.
+        // below 2^31 − 2^24: a ring slot receives each synapse at most once,
+        // so no slot can overflow, and adding the decayed current (below
+        // 2^23 in magnitude) to a slot cannot leave `i32` either, so the
+        // CUBA loop checks its 24-bit wrap in 32 bits.
         let int_spikes = !float && {
             let mut bound = vec![0f64; neurons];
             let mut ok = true;
@@ -924,7 +926,7 @@ impl Engine {
                 matches!(inp.encoder, Encoder::Rate)
                     || (0..inp.size as usize).all(|ch| fan_graded[input_base[ii] + ch])
             });
-            ok && inputs_ok && bound.iter().all(|&b| b < 2f64.powi(31))
+            ok && inputs_ok && bound.iter().all(|&b| b < 2f64.powi(31) - 2f64.powi(24))
         };
         let fan_wi: Vec<i32> = if int_spikes {
             fan_weight.iter().map(|&w| w as i32).collect()

@@ -164,6 +164,10 @@ fn spikes_use_the_integer_ring_only_when_sums_provably_fit() {
     assert!(Engine::new(c(3, -7)).int_spikes);
     // 2 · 255 · 2^13 = 4177920: fits; the bound is per target.
     assert!(Engine::new(c(255, 7)).int_spikes);
+    // 2 · 255 · 2^22 = 2139095040 is below 2^31 but not 2^31 − 2^24: the
+    // decayed current added to it in the CUBA loop could leave `i32`.
+    assert!(!Engine::new(c(255, 16)).int_spikes);
+    assert!(Engine::new(c(255, 15)).int_spikes);
     // The float ring gives the same trace on a whole-valued network.
     let (s1, v1) = trace(c(100, 0), &[1.0; 4], 4, 0);
     let mut e = Engine::new(c(100, 0));
