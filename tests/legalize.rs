@@ -861,6 +861,16 @@ fn truenorth_splits_a_projection_by_delay() {
     assert!(a.iter().any(|&v| v != 0.0), "p spikes");
 }
 
+/// The relay projection of two neurons with two copies each, side by side.
+fn two_copies_each() -> Vec<Vec<f32>> {
+    vec![
+        vec![1.0, 0.0],
+        vec![1.0, 0.0],
+        vec![0.0, 1.0],
+        vec![0.0, 1.0],
+    ]
+}
+
 /// A neuron whose synapses in one projection have two delays gets one relay
 /// copy per delay (its one destination is their axon), its copies side by
 /// side; each copy sends with its part's delay less the relay's step.
@@ -877,15 +887,7 @@ fn truenorth_gives_a_neuron_one_copy_per_delay() {
     let g = &o.graph;
     // Copies, neuron by neuron: q0 for delays 1 and 2, q1 for 3 and 4.
     let relay = projection(g, "q->q.copy+1");
-    assert_eq!(
-        dense(g, relay),
-        vec![
-            vec![1.0, 0.0],
-            vec![1.0, 0.0],
-            vec![0.0, 1.0],
-            vec![0.0, 1.0]
-        ]
-    );
+    assert_eq!(dense(g, relay), two_copies_each());
     let copy = |d: u32| {
         let p = projection(g, &format!("q->p@{d}"));
         let Op::Project(pr) = g.op(p) else { panic!() };
@@ -946,15 +948,7 @@ fn truenorth_gives_a_neuron_one_copy_per_target_core() {
         .chain(projections(g, "a->a.copy"))
         .next()
         .expect("a relay projection");
-    assert_eq!(
-        dense(g, relay),
-        vec![
-            vec![1.0, 0.0],
-            vec![1.0, 0.0],
-            vec![0.0, 1.0],
-            vec![0.0, 1.0]
-        ]
-    );
+    assert_eq!(dense(g, relay), two_copies_each());
     let target = snn_backends::target("truenorth").unwrap();
     let all = snn_passes::run(
         lower("tn-blocks-all", src),

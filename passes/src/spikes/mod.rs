@@ -154,27 +154,19 @@ fn in_ticks(g: &mut Graph, d: Delay, k: u32, centered: bool) -> Delay {
 
 /// A one-to-one projection of weight `w` and delay `d` from `src` (size `n`).
 fn one_to_one(g: &mut Graph, src: NodeId, n: u32, w: f32, d: u32) -> NodeId {
-    let pattern = std::sync::Arc::new(SparsePattern {
-        rows: n,
-        cols: n,
-        row_ptr: (0..=n as u64).collect(),
-        col_idx: (0..n).collect(),
-    });
-    // Invariant: one weight per row, by construction.
-    let t = Tensor::sparse(
-        pattern,
-        Values::F32(vec![w; n as usize].into()),
-        Origin::Derived,
-    )
-    .expect("one weight per neuron");
-    let weights = g.add_tensor(t);
-    g.add(
-        Op::Project(Projection {
-            weights,
-            delay: Delay::Const(d),
-        }),
-        &[src],
-    )
+    diagonal(g, src, &vec![w; n as usize], d)
+}
+
+/// Names the projections `inputs` and makes them inputs of `pop`, at its
+/// span.
+fn feed<const N: usize>(g: &mut Graph, pop: NodeId, inputs: [(NodeId, String); N]) {
+    for (n, name) in inputs {
+        g.set_name(n, name);
+        if let Some(s) = g.span(pop) {
+            g.set_span(n, s);
+        }
+        g.push_arg(pop, n);
+    }
 }
 
 /// A population of `model` with `args`, named and placed at `like`'s span.
@@ -560,15 +552,14 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
                 g.set_op(pop, Op::Population(Population { size, model: soma }));
                 let join = one_to_one(g, ip, size, (1.0 - a) as f32, 0);
                 let own = one_to_one(g, pop, size, (-(1.0 - a) * q) as f32, 1);
-                g.set_name(join, format!("{base}.ip->{base}"));
-                g.set_name(own, format!("{base}.self"));
-                for n in [join, own] {
-                    if let Some(s) = g.span(pop) {
-                        g.set_span(n, s);
-                    }
-                }
-                g.push_arg(pop, join);
-                g.push_arg(pop, own);
+                feed(
+                    g,
+                    pop,
+                    [
+                        (join, format!("{base}.ip->{base}")),
+                        (own, format!("{base}.self")),
+                    ],
+                );
             }
             Code::Counts { q } => {
                 let model = Model::new(
@@ -705,15 +696,14 @@ fn split_low_pass(g: &mut Graph, cx: &mut PassCx) {
         let fresh: Vec<f32> = alphas.iter().map(|&a| 1.0 - a).collect();
         let join = diagonal(g, act, &fresh, 0);
         let own = diagonal(g, pop, &alphas, 1);
-        g.set_name(join, format!("{base}.act->{base}"));
-        g.set_name(own, format!("{base}.keep"));
-        for n in [join, own] {
-            if let Some(s) = g.span(pop) {
-                g.set_span(n, s);
-            }
-        }
-        g.push_arg(pop, join);
-        g.push_arg(pop, own);
+        feed(
+            g,
+            pop,
+            [
+                (join, format!("{base}.act->{base}")),
+                (own, format!("{base}.keep")),
+            ],
+        );
         let shown = match alpha {
             Const::Scalar(a) => format!("{a}"),
             Const::Tensor(_) => "per neuron".to_string(),
