@@ -159,10 +159,13 @@ impl Cuba {
     /// common case), written without branches in 32-bit arithmetic so the
     /// compiler can vectorise it: every value fits (|u|, |v| < 2^23, the
     /// bias < 2^20), and the current is kept modulo 2^24, so wrapping
-    /// 32-bit sums give the same bits. Takes (and zeroes) `spike`.
-    pub(super) fn step_uniform(
+    /// 32-bit sums give the same bits. Takes (and zeroes) `spike`, and
+    /// adds each of `sums` (runs of the negative-exponent ring over the
+    /// whole group, zeroed too) shifted by its `k` (see `shift_run`).
+    pub(super) fn step_uniform<const P: usize>(
         &mut self,
         spike: &mut [i32],
+        sums: [(&mut [i32], u32); P],
         first: usize,
         fired: &mut Vec<(usize, f64)>,
     ) {
@@ -185,19 +188,25 @@ impl Cuba {
             &mut self.refr[..n],
             flags,
             &mut spike[..n],
+            sums,
         );
         self.overflow.wrapped += wrapped as u64;
         self.overflow.saturated += saturated as u64;
-        // Spikes are rare: test eight flags at a time, as one word.
-        let words = flags.chunks_exact(8);
+        // Spikes are rare: test 32 flags at a time, as four words, and
+        // find the set ones (each flag is 0 or 1) by their bits.
+        let words = flags.chunks_exact(32);
         let tail = words.remainder();
         for (c, chunk) in words.enumerate() {
-            let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
-            if word != 0 {
-                for (k, &f) in chunk.iter().enumerate() {
-                    if f != 0 {
-                        fired.push((first + c * 8 + k, 1.0));
-                    }
+            let word = |i: usize| u64::from_le_bytes(chunk[i..i + 8].try_into().unwrap_or([0; 8]));
+            let w = [word(0), word(8), word(16), word(24)];
+            if w[0] | w[1] | w[2] | w[3] == 0 {
+                continue;
+            }
+            for (i, mut w) in w.into_iter().enumerate() {
+                while w != 0 {
+                    let k = w.trailing_zeros() as usize / 8;
+                    fired.push((first + c * 32 + i * 8 + k, 1.0));
+                    w &= w - 1;
                 }
             }
         }
@@ -239,13 +248,14 @@ pub(super) fn clipped(pre: i64, vmin: i64, spike: bool, subtract: bool) -> bool 
     "x86_64+avx2",
     "x86_64+sse4.1"
 ))]
-fn cuba_uniform(
+fn cuba_uniform<const P: usize>(
     k: &UniformCuba,
     u: &mut [i32],
     v: &mut [i32],
     refr: &mut [u32],
     flags: &mut [u8],
     spike: &mut [i32],
+    sums: [(&mut [i32], u32); P],
 ) -> (u32, u32) {
     /// `x · keep / 4096` rounded toward zero, in 32-bit pieces: with
     /// `|x| = hi · 2^12 + lo`, it is `hi · keep + (lo · keep) >> 12`, and
@@ -264,6 +274,7 @@ fn cuba_uniform(
         &mut flags[..n],
         &mut spike[..n],
     );
+    let mut sums = sums.map(|(s, k)| (&mut s[..n], k));
     let vmax = V_MAX as i32;
     let floor_is_register = k.vmin <= -vmax;
     let (mut wrapped, mut saturated) = (0u32, 0u32);
@@ -272,8 +283,12 @@ fn cuba_uniform(
         // The true sum fits 32 bits: |du| < 2^23 and the spike ring's
         // bound keeps |spike| ≤ 2^31 − 2^24 (see `Engine::new`). So whether
         // it left 24 bits is one 32-bit compare.
+        let mut input = spike[j];
+        for (s, shift) in sums.iter_mut() {
+            input += (std::mem::take(&mut s[j]) >> *shift) << 6;
+        }
         let du = decay(u[j], k.keep_u);
-        let sum = du + spike[j];
+        let sum = du + input;
         let uu = sum.wrapping_shl(8) >> 8;
         wrapped += u32::from(uu != sum);
         spike[j] = 0;

@@ -427,9 +427,12 @@ struct Negative {
     /// Per fan-out source: `NEG_NONE`, `NEG_PACKED` or `NEG_MIXED`.
     source: Vec<u8>,
     /// Lists of `NEG_PACKED` sources, one word per synapse as in
-    /// [`Packed`]: the synapse's index in a slot in the high `32 − mbits`
-    /// bits, its mantissa (two's complement) in the low `mbits`.
+    /// [`Packed`]: from the top, the synapse's delay, its index in a slot
+    /// (`ibits`), its mantissa (two's complement, the low `mbits`). The
+    /// delay in the word spares a second stream when a list's delays
+    /// differ (as the placer's same-step chunks make them).
     mbits: u32,
+    ibits: u32,
     words: Vec<u32>,
     /// Lists of `NEG_MIXED` sources, per synapse: its index in a slot (or
     /// `u32::MAX` for a synapse of the ordinary rings), and its mantissa.
@@ -464,15 +467,29 @@ const NEG_PACKED: u8 = 1;
 /// A spike source with some such synapses, or mantissas too wide to pack.
 const NEG_MIXED: u8 = 2;
 
+/// Adds `⌊sums[i] / 2^k⌋ · 2^6` to `spike[i]` and clears `sums`: one run
+/// of the negative ring (see [`Negative`]) into the integer spike ring,
+/// compiled for wider vector units too. `<< 6` keeps the low 32 bits,
+/// which are the whole value: the spike ring's bound counts it.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq", "x86_64+avx2"))]
+fn shift_run(spike: &mut [i32], sums: &mut [i32], k: u32) {
+    for (x, m) in spike.iter_mut().zip(sums) {
+        *x += (std::mem::take(m) >> k) << 6;
+    }
+}
+
 impl Negative {
     /// `shift[k]`: synapse k's `k` (0 for an ordinary exponent), `mant[k]`
-    /// its mantissa; `groups` the final groups, whose `neg` it sets, and
-    /// `group_of` each neuron's group.
+    /// its mantissa, `delay[k]` its delay (below `slots`); `groups` the
+    /// final groups, whose `neg` it sets, and `group_of` each neuron's
+    /// group.
     #[allow(clippy::too_many_arguments)]
     fn new(
         neurons: usize,
+        slots: usize,
         ptr: &[usize],
         target: &[u32],
+        delay: &[u8],
         graded: &[bool],
         shift: &[u8],
         mant: &[i32],
@@ -548,7 +565,8 @@ impl Negative {
             run.off + (t - run.first)
         };
         // At least one bit so that no shift below is by 32.
-        let tbits = (usize::BITS - width.saturating_sub(1).leading_zeros()).max(1);
+        let ibits = (usize::BITS - width.saturating_sub(1).leading_zeros()).max(1);
+        let tbits = ibits + (usize::BITS - slots.saturating_sub(1).leading_zeros());
         let mbits = 32u32.saturating_sub(tbits);
         let fits = |m: i32| {
             mbits > 0 && (-(1i64 << (mbits - 1))..1i64 << (mbits - 1)).contains(&i64::from(m))
@@ -578,7 +596,8 @@ impl Negative {
                 match source[src] {
                     NEG_PACKED => {
                         let m = mant[k] as u32 & (u32::MAX >> tbits);
-                        words[k] = (index_of(k) << mbits) | m;
+                        let d = u32::from(delay[k]);
+                        words[k] = (((d << ibits) | index_of(k)) << mbits) | m;
                     }
                     NEG_MIXED if negative(src, k) => {
                         index[k] = index_of(k);
@@ -591,6 +610,7 @@ impl Negative {
         Negative {
             source,
             mbits,
+            ibits,
             words,
             index,
             mant: mants,
@@ -607,8 +627,8 @@ impl Negative {
     }
 
     /// Adds the packed synapses `r` (of a `NEG_PACKED` source) into
-    /// `ring`: at `base[delay]` plus their index, with `uniform` the list's
-    /// one delay or `u8::MAX`.
+    /// `ring`: at `base[delay]` plus their index; `uniform` is the list's
+    /// one delay, or `u8::MAX`.
     #[inline(always)]
     fn deliver_packed<T: Copy + std::ops::AddAssign + From<i32>>(
         &self,
@@ -616,19 +636,22 @@ impl Negative {
         r: std::ops::Range<usize>,
         uniform: u8,
         base: &[usize],
-        delay: &[u8],
     ) {
-        let (mbits, tbits) = (self.mbits, 32 - self.mbits);
+        let (mbits, tbits, ibits) = (self.mbits, 32 - self.mbits, self.ibits);
+        let imask = (1u32 << ibits) - 1;
         let mant = |p: u32| T::from((p << tbits) as i32 >> tbits);
         if uniform != u8::MAX {
             let start = base[uniform as usize];
             for &p in &self.words[r] {
-                ring.add(start + (p >> mbits) as usize, mant(p));
+                ring.add(start + ((p >> mbits) & imask) as usize, mant(p));
             }
         } else {
-            for k in r {
-                let p = self.words[k];
-                ring.add(base[delay[k] as usize] + (p >> mbits) as usize, mant(p));
+            for &p in &self.words[r] {
+                let hi = p >> mbits;
+                ring.add(
+                    base[(hi >> ibits) as usize] + (hi & imask) as usize,
+                    mant(p),
+                );
             }
         }
     }
@@ -1043,8 +1066,10 @@ impl Engine {
         let mut neg = if any_shift {
             Negative::new(
                 neurons,
+                slots,
                 &fan_ptr,
                 &fan_target,
+                &fan_delay,
                 &fan_graded,
                 &fan_shift,
                 &fan_mant,
@@ -1258,11 +1283,10 @@ impl Engine {
             // Spikes with negative-exponent synapses among theirs.
             let (neg, delay) = (&self.neg, &self.fan_delay);
             if neg.source[src] == NEG_PACKED {
-                let uniform = self.fan_uniform[src];
                 if neg.wide {
-                    neg.deliver_packed(rings.neg64, r, uniform, &self.neg_base, delay);
+                    neg.deliver_packed(rings.neg64, r, self.fan_uniform[src], &self.neg_base);
                 } else {
-                    neg.deliver_packed(rings.neg32, r, uniform, &self.neg_base, delay);
+                    neg.deliver_packed(rings.neg32, r, self.fan_uniform[src], &self.neg_base);
                 }
                 return;
             }
@@ -1411,10 +1435,7 @@ impl Engine {
     fn prefetch_list(&self, src: usize, r: std::ops::Range<usize>) {
         if self.neg.has(src) {
             if self.neg.source[src] == NEG_PACKED {
-                prefetch(&self.neg.words, r.clone());
-                if self.fan_uniform[src] == u8::MAX {
-                    prefetch(&self.fan_delay, r);
-                }
+                prefetch(&self.neg.words, r);
             } else {
                 prefetch(&self.neg.index, r.clone());
                 prefetch(&self.neg.mant, r.clone());
@@ -1429,6 +1450,23 @@ impl Engine {
             prefetch(&self.fan_target, r.clone());
             prefetch(&self.fan_weight, r);
         }
+    }
+
+    /// Whether group `gi`'s update adds its negative-exponent sums itself
+    /// (`Cuba::step_uniform` with the runs): a uniform CUBA group reading
+    /// only spikes from the integer ring, whose one or two runs each span
+    /// the whole group. This saves a pass over its spike input.
+    fn fuses_negative(&self, gi: usize) -> bool {
+        let g = &self.groups[gi];
+        let runs = &self.neg.runs[g.neg.clone()];
+        self.int_spikes
+            && !self.neg.wide
+            && !g.graded_in
+            && g.cuba.as_ref().is_some_and(|c| c.uniform())
+            && runs.len() <= 2
+            && runs
+                .iter()
+                .all(|r| (r.first as usize, r.len as usize) == (g.first, g.count))
     }
 
     /// Adds the floored sums of group `gi`'s negative-exponent synapses for
@@ -1447,14 +1485,11 @@ impl Engine {
             // An arithmetic shift: the floor, as in Lava. A sum below
             // 2^31 (2^63) shifted by 31 (63) is its sign already.
             match (neg.wide, self.int_spikes) {
-                (false, true) => {
-                    let k = u32::from(k).min(31);
-                    for (x, m) in self.ispike[at].iter_mut().zip(&mut neg.ring32[sums]) {
-                        // `<< 6` keeps the low 32 bits, which are the
-                        // whole value: the spike ring's bound counts it.
-                        *x += (std::mem::take(m) >> k) << 6;
-                    }
-                }
+                (false, true) => shift_run(
+                    &mut self.ispike[at],
+                    &mut neg.ring32[sums],
+                    u32::from(k).min(31),
+                ),
                 (true, true) => {
                     let k = u32::from(k).min(63);
                     for (x, m) in self.ispike[at].iter_mut().zip(&mut neg.ring64[sums]) {
@@ -1589,8 +1624,12 @@ impl Engine {
         let slot = self.base[0];
         let mut events = std::mem::take(&mut self.events);
         for oi in 0..self.order.len() {
-            self.shift_negative(self.order[oi], slot);
-            let g = &mut self.groups[self.order[oi]];
+            let gi = self.order[oi];
+            let fuse = self.fuses_negative(gi);
+            if !fuse {
+                self.shift_negative(gi, slot);
+            }
+            let g = &mut self.groups[gi];
             events.clear();
             // The common case, Loihi CUBA neurons, in one tight loop.
             if let Some(cuba) = &mut g.cuba {
@@ -1600,7 +1639,26 @@ impl Engine {
                 let acc = &mut self.acc[first..first + g.count];
                 match (self.int_spikes, g.graded_in) {
                     (true, false) if cuba.uniform() => {
-                        cuba.step_uniform(&mut self.ispike[range], first, &mut events);
+                        let spike = &mut self.ispike[range];
+                        let runs = &self.neg.runs[g.neg.clone()];
+                        // Fused runs are in the narrow ring.
+                        let (ring, row) = (&mut self.neg.ring32, (t % slots) * self.neg.width);
+                        let k = |r: &Run| u32::from(r.k).min(31);
+                        match runs {
+                            [a] if fuse => {
+                                let sa = &mut ring[row + a.off as usize..][..g.count];
+                                cuba.step_uniform(spike, [(sa, k(a))], first, &mut events);
+                            }
+                            [a, b] if fuse => {
+                                // The runs lie in order in a slot.
+                                let (x, y) = ring.split_at_mut(row + b.off as usize);
+                                let sa = &mut x[row + a.off as usize..][..g.count];
+                                let sb = &mut y[..g.count];
+                                let sums = [(sa, k(a)), (sb, k(b))];
+                                cuba.step_uniform(spike, sums, first, &mut events);
+                            }
+                            _ => cuba.step_uniform(spike, [], first, &mut events),
+                        }
                     }
                     (true, false) => {
                         let spike = &mut self.ispike[range];

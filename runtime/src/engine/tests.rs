@@ -248,13 +248,15 @@ fn negative_exponents_floor_the_step_sum_as_lava_does() {
 /// would give 0), and 5 at k = 1 into it ⌊5/2⌋ = 2, so u = 3 · 64 = 192;
 /// 1 at k = 1 into neuron 1 gives 0; −3 at k = 2 into neuron 2 gives
 /// ⌊−3/4⌋ = −1, plus 2 at exponent 0 (the ordinary ring): u = −64 + 128.
-/// One run per k over the neurons it reaches (k = 1: 0..2, k = 2: 0..3).
+/// One run per k over the neurons it reaches (k = 1: 0..2, k = 2: 0..3),
+/// shifted before the update; with a mantissa 0 at k = 1 into neuron 2
+/// too, both runs span the group and the CUBA loop adds them itself.
 #[test]
 fn negative_exponent_runs_floor_each_target_and_k() {
     let mut p = loihi(3, 4095, 0, 131_071);
     p.formats = vec![-2, -1, 0];
     // (axon, target, mantissa, delay, kind)
-    let syn = [
+    let syn = vec![
         (0, 0, 3, 0, 0),
         (0, 2, -3, 0, 0),
         (1, 0, 3, 0, 0),
@@ -262,41 +264,75 @@ fn negative_exponent_runs_floor_each_target_and_k() {
         (2, 0, 5, 0, 1),
         (2, 1, 1, 0, 1),
     ];
-    let mut c = config(
-        "loihi",
-        "lif",
-        3,
-        Params::Loihi(p),
-        &syn,
-        3,
-        vec![vec![]; 3],
-    );
-    c.manifest.outputs[1].read = Readout::Current;
-    for threads in [1, 2, 3] {
-        let mut e = Engine::new(c.clone());
-        e.set_threads(threads);
-        e.par_work = 0;
-        assert!(e.int_spikes && !e.neg.wide);
-        let run = |off, first, len, k| Run { off, first, len, k };
-        assert_eq!(e.neg.runs, vec![run(0, 0, 2, 1), run(2, 0, 3, 2)]);
-        // Sources: the 3 neurons, then the channels; channel 1 also has
-        // an ordinary synapse.
-        assert_eq!(
-            e.neg.source,
-            [
-                NEG_NONE, NEG_NONE, NEG_NONE, NEG_PACKED, NEG_MIXED, NEG_PACKED
-            ]
+    let mut whole = syn.clone();
+    whole.push((2, 2, 0, 0, 1));
+    let run = |off, first, len, k| Run { off, first, len, k };
+    for (syn, runs, fused) in [
+        (syn, vec![run(0, 0, 2, 1), run(2, 0, 3, 2)], false),
+        (whole, vec![run(0, 0, 3, 1), run(3, 0, 3, 2)], true),
+    ] {
+        let mut c = config(
+            "loihi",
+            "lif",
+            3,
+            Params::Loihi(p.clone()),
+            &syn,
+            3,
+            vec![vec![]; 3],
         );
-        let out = e.run(3, &|t| vec![vec![if t != 1 { 1.0 } else { 0.0 }; 3]]);
-        assert_eq!(out[1].1[0], vec![192.0, 0.0, 64.0], "{threads} threads");
-        assert_eq!(out[1].1[1], vec![0.0, 0.0, 0.0], "{threads} threads");
-        assert_eq!(out[1].1[2], vec![192.0, 0.0, 64.0], "{threads} threads");
+        c.manifest.outputs[1].read = Readout::Current;
+        for threads in [1, 2, 3] {
+            let mut e = Engine::new(c.clone());
+            e.set_threads(threads);
+            e.par_work = 0;
+            assert!(e.int_spikes && !e.neg.wide);
+            assert_eq!(e.neg.runs, runs);
+            assert_eq!(e.fuses_negative(0), fused);
+            // Sources: the 3 neurons, then the channels; channel 1 also
+            // has an ordinary synapse.
+            assert_eq!(
+                e.neg.source,
+                [
+                    NEG_NONE, NEG_NONE, NEG_NONE, NEG_PACKED, NEG_MIXED, NEG_PACKED
+                ]
+            );
+            let out = e.run(3, &|t| vec![vec![if t != 1 { 1.0 } else { 0.0 }; 3]]);
+            assert_eq!(out[1].1[0], vec![192.0, 0.0, 64.0], "{threads} threads");
+            assert_eq!(out[1].1[1], vec![0.0, 0.0, 0.0], "{threads} threads");
+            assert_eq!(out[1].1[2], vec![192.0, 0.0, 64.0], "{threads} threads");
+        }
         // The float ring gives the same.
         let mut e = Engine::new(c.clone());
         e.int_spikes = false;
         e.spike = vec![0.0; e.slots * e.neurons];
+        assert!(!e.fuses_negative(0));
         let out = e.run(1, &|_| vec![vec![1.0; 3]]);
         assert_eq!(out[1].1[0], vec![192.0, 0.0, 64.0]);
+    }
+}
+
+/// Sums that may leave `i32` go to the 64-bit ring: two mantissas
+/// 3 · 2^29 at k = 30 sum to 3 · 2^30 ≥ 2^31, floored to 3 (each on its
+/// own, 1), so u = 3 · 64. Too wide to pack, they take the unpacked lists.
+#[test]
+fn negative_exponent_sums_beyond_i32_use_the_wide_ring() {
+    let mut p = loihi(1, 4095, 0, 131_071);
+    p.formats = vec![-30];
+    let m = 3 << 29;
+    let syn = [(0, 0, m, 0, 0), (1, 0, m, 0, 0)];
+    let mut c = config("loihi", "lif", 1, Params::Loihi(p), &syn, 2, vec![vec![]]);
+    c.manifest.outputs[1].read = Readout::Current;
+    for int_spikes in [true, false] {
+        let mut e = Engine::new(c.clone());
+        assert!(e.int_spikes && e.neg.wide && !e.fuses_negative(0));
+        assert_eq!(e.neg.source, [NEG_NONE, NEG_MIXED, NEG_MIXED]);
+        if !int_spikes {
+            e.int_spikes = false;
+            e.spike = vec![0.0; e.slots * e.neurons];
+        }
+        let out = e.run(2, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }; 2]]);
+        assert_eq!(out[1].1[0], vec![192.0], "int_spikes {int_spikes}");
+        assert_eq!(out[1].1[1], vec![0.0], "int_spikes {int_spikes}");
     }
 }
 
@@ -373,7 +409,7 @@ fn the_uniform_cuba_loop_matches_the_general_one_bit_for_bit() {
                 .map(|_| (rng.bits(27) - (1 << 26)) as i32 >> (rng.bits(4) as u32))
                 .collect();
             let mut sa = input.clone();
-            a.step_uniform(&mut sa, 0, &mut fa);
+            a.step_uniform(&mut sa, [], 0, &mut fa);
             assert!(sa.iter().all(|&x| x == 0));
             b.step(|j| input[j] as i64, 0, &mut fb);
             assert_eq!((&a.u, &a.v, &a.refr), (&b.u, &b.v, &b.refr));
