@@ -421,7 +421,8 @@ fn prefetch<T>(x: &[T], range: std::ops::Range<usize>) {
 /// with that `k` (`Run`). A delivered mantissa is added at its run's offset
 /// plus its target, and a group's shift before its update is then one
 /// sequential loop per run, which vectorises (a ring of scattered (target,
-/// k) pairs cost a third of the time on a 4000-neuron network).
+/// k) pairs cost a third of the time on a 4000-neuron network), or part of
+/// the CUBA loop itself ([`Engine::fuses_negative`]).
 #[derive(Clone, Default)]
 struct Negative {
     /// Per fan-out source: `NEG_NONE`, `NEG_PACKED` or `NEG_MIXED`.
@@ -554,6 +555,11 @@ impl Negative {
             g.neg = start..runs.len();
         }
         drop(reach);
+        // Indices in a slot are `u32`.
+        assert!(
+            u32::try_from(width).is_ok(),
+            "negative-exponent sums do not fit u32 indices"
+        );
         // Synapse k's index in a slot.
         let index_of = |k: usize| -> u32 {
             let t = target[k];
