@@ -152,12 +152,20 @@ impl Cuba {
 
     /// Whether every constant is shared by the whole group.
     pub(super) fn uniform(&self) -> bool {
-        self.mask_u == 0 && self.mask_v == 0 && self.mask_bias == 0 && self.mask_vth == 0
+        self.vectorised() && self.mask_bias == 0
     }
 
-    /// [`Cuba::step`] for a uniform group whose input is only spikes (the
-    /// common case), written without branches in 32-bit arithmetic so the
-    /// compiler can vectorise it: every value fits (|u|, |v| < 2^23, the
+    /// Whether every constant but the bias is shared by the whole group:
+    /// then it updates in [`Cuba::step_uniform`] (a per-neuron bias is one
+    /// more stream; the others would be multiplies by vectors).
+    pub(super) fn vectorised(&self) -> bool {
+        self.mask_u == 0 && self.mask_v == 0 && self.mask_vth == 0
+    }
+
+    /// [`Cuba::step`] for a group whose input is only spikes (the common
+    /// case) and whose constants are shared but for the bias
+    /// ([`Cuba::vectorised`]), written without branches in 32-bit
+    /// arithmetic so the compiler can vectorise it: every value fits (|u|, |v| < 2^23, the
     /// bias < 2^20), and the current is kept modulo 2^24, so wrapping
     /// 32-bit sums give the same bits. Takes (and zeroes) `spike`, and
     /// adds each of `sums` (runs of the negative-exponent ring over the
@@ -181,15 +189,18 @@ impl Cuba {
             refractory: self.refractory,
         };
         let flags = &mut self.flags[..n];
-        let (wrapped, saturated) = cuba_uniform(
-            &k,
+        let (u, v, refr, spike) = (
             &mut self.u[..n],
             &mut self.v[..n],
             &mut self.refr[..n],
-            flags,
             &mut spike[..n],
-            sums,
         );
+        let (wrapped, saturated) = if self.mask_bias == 0 {
+            cuba_uniform::<P, false>(&k, &[], u, v, refr, flags, spike, sums)
+        } else {
+            let bias = &self.bias[..n];
+            cuba_uniform::<P, true>(&k, bias, u, v, refr, flags, spike, sums)
+        };
         self.overflow.wrapped += wrapped as u64;
         self.overflow.saturated += saturated as u64;
         // Spikes are rare: test 32 flags at a time, as four words, and
@@ -243,13 +254,16 @@ pub(super) fn clipped(pre: i64, vmin: i64, spike: bool, subtract: bool) -> bool 
 /// The loop of [`Cuba::step_uniform`], compiled for the baseline and for
 /// wider vector units and picked at run time by the CPU's features.
 /// Returns the currents that wrapped and the voltages that saturated.
+/// With `B`, `bias` holds each neuron's bias instead of `k.bias`.
+#[allow(clippy::too_many_arguments)]
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx512dq",
     "x86_64+avx2",
     "x86_64+sse4.1"
 ))]
-fn cuba_uniform<const P: usize>(
+fn cuba_uniform<const P: usize, const B: bool>(
     k: &UniformCuba,
+    bias: &[i32],
     u: &mut [i32],
     v: &mut [i32],
     refr: &mut [u32],
@@ -275,6 +289,7 @@ fn cuba_uniform<const P: usize>(
         &mut spike[..n],
     );
     let mut sums = sums.map(|(s, k)| (&mut s[..n], k));
+    let bias = if B { &bias[..n] } else { &[] };
     let vmax = V_MAX as i32;
     let floor_is_register = k.vmin <= -vmax;
     let (mut wrapped, mut saturated) = (0u32, 0u32);
@@ -294,7 +309,7 @@ fn cuba_uniform<const P: usize>(
         spike[j] = 0;
         u[j] = uu;
         let old = v[j];
-        let pre = decay(old, k.keep_v) + uu + k.bias;
+        let pre = decay(old, k.keep_v) + uu + if B { bias[j] } else { k.bias };
         let vv = pre.clamp(k.vmin, vmax);
         let r = refr[j];
         let quiet = r > 0;

@@ -1459,7 +1459,7 @@ impl Engine {
     }
 
     /// Whether group `gi`'s update adds its negative-exponent sums itself
-    /// (`Cuba::step_uniform` with the runs): a uniform CUBA group reading
+    /// (`Cuba::step_uniform` with the runs): a vectorised CUBA group reading
     /// only spikes from the integer ring, whose one or two runs each span
     /// the whole group. This saves a pass over its spike input.
     fn fuses_negative(&self, gi: usize) -> bool {
@@ -1468,7 +1468,7 @@ impl Engine {
         self.int_spikes
             && !self.neg.wide
             && !g.graded_in
-            && g.cuba.as_ref().is_some_and(|c| c.uniform())
+            && g.cuba.as_ref().is_some_and(|c| c.vectorised())
             && runs.len() <= 2
             && runs
                 .iter()
@@ -1644,7 +1644,7 @@ impl Engine {
                 let graded = &mut self.graded[range.clone()];
                 let acc = &mut self.acc[first..first + g.count];
                 match (self.int_spikes, g.graded_in) {
-                    (true, false) if cuba.uniform() => {
+                    (true, false) if cuba.vectorised() => {
                         let spike = &mut self.ispike[range];
                         let runs = &self.neg.runs[g.neg.clone()];
                         // Fused runs are in the narrow ring.

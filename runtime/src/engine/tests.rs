@@ -391,17 +391,24 @@ fn wraps_and_saturations_are_counted_per_population() {
 fn the_uniform_cuba_loop_matches_the_general_one_bit_for_bit() {
     // Random inputs up to ±2^26 (so u wraps at 24 bits), a floor that
     // clips, subtractive and zero resets, refractory periods; 67
-    // neurons, so the flags end in a partial word.
-    for (subtract, refractory, vmin) in [(false, 0, -(V_MAX as i32)), (true, 3, -50_000)] {
+    // neurons, so the flags end in a partial word; a bias shared by the
+    // group or one per neuron.
+    for (subtract, refractory, vmin, own_bias) in [
+        (false, 0, -(V_MAX as i32), false),
+        (true, 3, -50_000, false),
+        (true, 2, -(V_MAX as i32), true),
+    ] {
         let mut p = loihi(67, 1000, 300, 500);
         p.reset_subtract = subtract;
         p.refractory = refractory;
         p.vmin = vmin;
-        p.bias_mant = vec![-120; 67];
+        p.bias_mant = (0..67)
+            .map(|j| if own_bias { j * 37 % 500 - 250 } else { -120 })
+            .collect();
         p.bias_exp = vec![3; 67];
         let mut a = Cuba::new(&p, 67, true);
         let mut b = Cuba::new(&p, 67, true);
-        assert!(a.uniform());
+        assert!(a.vectorised() && a.uniform() != own_bias);
         let mut rng = Rng::new(11);
         let (mut fa, mut fb) = (Vec::new(), Vec::new());
         for _ in 0..400 {
