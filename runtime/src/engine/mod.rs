@@ -23,8 +23,6 @@
 //! sigma-delta and adaptive neurons), `truenorth.rs`, `seneca.rs` (bfloat16),
 //! with the number formats in `arith.rs`.
 
-use rayon::prelude::*;
-
 use crate::config::{Config, Encoder, Params, Readout};
 use arith::Rng;
 
@@ -753,6 +751,16 @@ pub struct Engine {
     split: Vec<u64>,
     /// Synapses a batch needs to be shared ([`PAR_WORK`]; tests lower it).
     par_work: usize,
+    /// Whether a tick's spikes may all be delivered after the last group's
+    /// update, as one batch (which threads share well), instead of after
+    /// each group: true when no neuron has a synapse of delay 0 (which a
+    /// later group reads in the same tick) and no synapse is stochastic
+    /// (whose draws interleave with the target group's own). Every slot a
+    /// batch writes is read in a later tick, and each target's additions
+    /// come in the same order, so the outputs are the same bits.
+    batch_ticks: bool,
+    /// Scratch: the tick's events so far, when `batch_ticks`.
+    pending: Vec<(usize, f64)>,
 }
 
 impl Engine {
@@ -1098,6 +1106,10 @@ impl Engine {
             .map(|i| vec![0.0; i.size as usize])
             .collect();
         let stats = Stats::default();
+        let batch_ticks = fan_stoch.is_empty()
+            && fan_delay[..fan_ptr.get(neurons).copied().unwrap_or(0)]
+                .iter()
+                .all(|&d| d > 0);
         Engine {
             sent_by: vec![0; fan_ptr.len() - 1],
             core_off,
@@ -1150,6 +1162,8 @@ impl Engine {
             parts: 1,
             split: Vec::new(),
             par_work: PAR_WORK,
+            batch_ticks,
+            pending: Vec::new(),
             config,
         }
     }
@@ -1197,7 +1211,8 @@ impl Engine {
     /// [`PAR_WORK`] synapses, each thread takes the synapses whose targets
     /// are in its share of the neurons and scans every event in the same
     /// order (lists are sorted by target, so a share is one run of each
-    /// list). Every ring element then takes its terms in the same order as
+    /// list); the calling thread takes the first share, the pool's threads
+    /// the others. Every ring element then takes its terms in the same order as
     /// on one thread: the results are the same bits whatever the count.
     fn deliver(&mut self, events: &[(usize, f64)]) {
         let mut work = 0usize;
@@ -1222,10 +1237,12 @@ impl Engine {
         let rings = Rings::new(&mut ispike, &mut spike, &mut graded, &mut neg32, &mut neg64);
         let this = &*self;
         match &this.pool {
-            Some(pool) if work >= this.par_work => pool.install(|| {
-                (0..this.parts)
-                    .into_par_iter()
-                    .for_each(|k| this.deliver_share(rings, events, Some(k)));
+            // This thread takes the first share; the pool's the others.
+            Some(pool) if work >= this.par_work => pool.in_place_scope(|s| {
+                for k in 1..this.parts {
+                    s.spawn(move |_| this.deliver_share(rings, events, Some(k)));
+                }
+                this.deliver_share(rings, events, Some(0));
             }),
             _ => this.deliver_share(rings, events, None),
         }
@@ -1238,7 +1255,8 @@ impl Engine {
 
     /// Sends a group's events `(neuron, output)`: counts them, marks the
     /// spikes in `sent` when `mark` (cleared at the next tick), scales each
-    /// output to its payload and delivers them.
+    /// output to its payload and delivers them (with `batch_ticks`, at the
+    /// end of the tick, with every other group's).
     fn send(&mut self, events: &mut [(usize, f64)], mark: bool) {
         self.stats.spikes += events.len() as u64;
         for e in events.iter_mut() {
@@ -1248,7 +1266,11 @@ impl Engine {
             }
             e.1 *= self.out_scale[e.0];
         }
-        self.deliver(events);
+        if self.batch_ticks {
+            self.pending.extend_from_slice(events);
+        } else {
+            self.deliver(events);
+        }
     }
 
     /// The synapses of source `src` that thread `part` delivers (all of
@@ -1271,7 +1293,13 @@ impl Engine {
                 self.prefetch_list(ahead, self.share(ahead, part));
             }
             if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
-                prefetch(&self.fan_ptr, ahead..ahead + 2);
+                match part {
+                    None => prefetch(&self.fan_ptr, ahead..ahead + 2),
+                    Some(p) => {
+                        let at = ahead * (self.parts + 1) + p;
+                        prefetch(&self.split, at..at + 2);
+                    }
+                }
             }
             let range = self.share(src, part);
             if !range.is_empty() {
@@ -1415,7 +1443,10 @@ impl Engine {
             return;
         }
         // Without threads to be had, it runs on this one.
-        let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() else {
+        let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads - 1)
+            .build()
+        else {
             return;
         };
         let bounds: Vec<u32> = (0..=threads)
@@ -1802,6 +1833,12 @@ impl Engine {
             self.send(&mut events, false);
         }
         self.events = events;
+        if self.batch_ticks {
+            let pending = std::mem::take(&mut self.pending);
+            self.deliver(&pending);
+            self.pending = pending;
+            self.pending.clear();
+        }
         self.stats.ticks += 1;
         self.stats.dense_synops += self.synapses;
         self.t += 1;

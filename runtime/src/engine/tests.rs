@@ -1134,21 +1134,33 @@ fn threads_share_delivery_without_changing_a_bit() {
                 (a, t, w, d, k)
             })
             .collect();
-        let run = |threads: usize| {
+        let run = |threads: usize, batch: bool| {
             let c = config(backend, "lif", n, params.clone(), &syn, 8, routes.clone());
             let mut e = Engine::new(c);
+            // No synapse of delay 0: a tick's spikes go out in one batch.
+            assert!(e.batch_ticks, "{backend}");
+            e.batch_ticks = batch;
             e.set_threads(threads);
             e.par_work = 0;
             let x = input.clone();
             let out = e.run(120, &move |t| vec![x[t].clone()]);
             (out, e.stats.clone())
         };
-        let (one, stats) = run(1);
+        let (one, stats) = run(1, false);
         assert!(stats.spikes > 500, "{backend}: {} spikes", stats.spikes);
-        for threads in [2, 3] {
-            let (many, s) = run(threads);
+        for threads in [1, 2, 3] {
+            let (many, s) = run(threads, true);
             assert_eq!(many, one, "{backend} on {threads} threads");
             assert_eq!(s, stats, "{backend} on {threads} threads");
         }
+        let (many, _) = run(2, false);
+        assert_eq!(many, one, "{backend} on 2 threads, group by group");
+        // One neuron's synapse of delay 0 is read by a later group in the
+        // same tick: then each group's spikes go out before the next.
+        let mut syn0 = syn.clone();
+        let k = syn0.iter().position(|s| s.0 == 8).unwrap();
+        syn0[k].3 = 0;
+        let c = config(backend, "lif", n, params.clone(), &syn0, 8, routes.clone());
+        assert!(!Engine::new(c).batch_ticks, "{backend}");
     }
 }
