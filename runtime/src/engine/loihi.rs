@@ -203,30 +203,7 @@ impl Cuba {
         };
         self.overflow.wrapped += wrapped as u64;
         self.overflow.saturated += saturated as u64;
-        // Spikes are rare: test 32 flags at a time, as four words, and
-        // find the set ones (each flag is 0 or 1) by their bits.
-        let words = flags.chunks_exact(32);
-        let tail = words.remainder();
-        for (c, chunk) in words.enumerate() {
-            let word = |i: usize| u64::from_le_bytes(chunk[i..i + 8].try_into().unwrap_or([0; 8]));
-            let w = [word(0), word(8), word(16), word(24)];
-            if w[0] | w[1] | w[2] | w[3] == 0 {
-                continue;
-            }
-            for (i, mut w) in w.into_iter().enumerate() {
-                while w != 0 {
-                    let k = w.trailing_zeros() as usize / 8;
-                    fired.push((first + c * 32 + i * 8 + k, 1.0));
-                    w &= w - 1;
-                }
-            }
-        }
-        let base = n - tail.len();
-        for (k, &f) in tail.iter().enumerate() {
-            if f != 0 {
-                fired.push((first + base + k, 1.0));
-            }
-        }
+        super::push_flags(flags, first, fired);
     }
 }
 

@@ -341,6 +341,7 @@ impl<T: Copy + std::ops::AddAssign> Raw<T> {
 struct Rings {
     ispike: Raw<i32>,
     spike: Raw<f64>,
+    fspike: Raw<f32>,
     graded: Raw<f64>,
     neg32: Raw<i32>,
     neg64: Raw<i64>,
@@ -359,6 +360,7 @@ impl Rings {
     fn new(
         ispike: &mut [i32],
         spike: &mut [f64],
+        fspike: &mut [f32],
         graded: &mut [f64],
         neg32: &mut [i32],
         neg64: &mut [i64],
@@ -366,6 +368,7 @@ impl Rings {
         Rings {
             ispike: Raw::of(ispike),
             spike: Raw::of(spike),
+            fspike: Raw::of(fspike),
             graded: Raw::of(graded),
             neg32: Raw::of(neg32),
             neg64: Raw::of(neg64),
@@ -698,6 +701,10 @@ pub struct Engine {
     int_spikes: bool,
     ispike: Vec<i32>,
     fan_wi: Vec<i32>,
+    /// On SENeCA, spikes go to this `f32` ring instead (every sum is a
+    /// bfloat16), with `fan_wf` as the weights: half the memory of `f64`.
+    fspike: Vec<f32>,
+    fan_wf: Vec<f32>,
     /// The same spike lists, one word per synapse where possible.
     packed: Packed,
     /// Negative-exponent synapses (Loihi), summed per format and shifted.
@@ -761,6 +768,8 @@ pub struct Engine {
     batch_ticks: bool,
     /// Scratch: the tick's events so far, when `batch_ticks`.
     pending: Vec<(usize, f64)>,
+    /// Scratch: a group loop's spike flags.
+    flags: Vec<u8>,
 }
 
 impl Engine {
@@ -1117,10 +1126,20 @@ impl Engine {
             slots,
             base: (0..slots).map(|d| d * neurons).collect(),
             neg_base: (0..slots).map(|d| d * neg.width).collect(),
-            spike: if int_spikes {
+            spike: if int_spikes || float {
                 Vec::new()
             } else {
                 vec![0.0; slots * neurons]
+            },
+            fspike: if float {
+                vec![0.0; slots * neurons]
+            } else {
+                Vec::new()
+            },
+            fan_wf: if float {
+                fan_weight.iter().map(|&w| w as f32).collect()
+            } else {
+                Vec::new()
             },
             graded: vec![0.0; slots * neurons],
             int_spikes,
@@ -1164,6 +1183,7 @@ impl Engine {
             par_work: PAR_WORK,
             batch_ticks,
             pending: Vec::new(),
+            flags: Vec::new(),
             config,
         }
     }
@@ -1231,10 +1251,18 @@ impl Engine {
         // The rings leave the engine while threads write into them.
         let mut ispike = std::mem::take(&mut self.ispike);
         let mut spike = std::mem::take(&mut self.spike);
+        let mut fspike = std::mem::take(&mut self.fspike);
         let mut graded = std::mem::take(&mut self.graded);
         let mut neg32 = std::mem::take(&mut self.neg.ring32);
         let mut neg64 = std::mem::take(&mut self.neg.ring64);
-        let rings = Rings::new(&mut ispike, &mut spike, &mut graded, &mut neg32, &mut neg64);
+        let rings = Rings::new(
+            &mut ispike,
+            &mut spike,
+            &mut fspike,
+            &mut graded,
+            &mut neg32,
+            &mut neg64,
+        );
         let this = &*self;
         match &this.pool {
             // This thread takes the first share; the pool's the others.
@@ -1248,6 +1276,7 @@ impl Engine {
         }
         self.ispike = ispike;
         self.spike = spike;
+        self.fspike = fspike;
         self.graded = graded;
         self.neg.ring32 = neg32;
         self.neg.ring64 = neg64;
@@ -1365,13 +1394,33 @@ impl Engine {
             }
             return;
         }
+        let (target, weight, delay) = (&self.fan_target, &self.fan_weight, &self.fan_delay);
+        let uniform = self.fan_uniform[src];
+        if self.float && !self.fan_graded[src] {
+            // SENeCA spikes: bfloat16 weights and sums, in `f32`.
+            let ring = rings.fspike;
+            let round = |i: usize, x: f32| ring.set(i, bf16(ring.get(i) + x));
+            if uniform != u8::MAX && payload == 1.0 {
+                // A spike with one delay: the weights are bfloat16 already,
+                // so only the sum rounds.
+                let start = base[uniform as usize];
+                let wf = &self.fan_wf;
+                for k in r {
+                    round(start + target[k] as usize, wf[k]);
+                }
+            } else {
+                for k in r {
+                    let i = base[delay[k] as usize] + target[k] as usize;
+                    round(i, bf16((weight[k] * payload) as f32));
+                }
+            }
+            return;
+        }
         let ring = if self.fan_graded[src] {
             rings.graded
         } else {
             rings.spike
         };
-        let (target, weight, delay) = (&self.fan_target, &self.fan_weight, &self.fan_delay);
-        let uniform = self.fan_uniform[src];
         if self.float {
             // SENeCA: bfloat16 weights, every sum rounded.
             let round = |i: usize, x: f64| ring.set(i, bf16(ring.get(i) as f32 + x as f32) as f64);
@@ -1483,6 +1532,9 @@ impl Engine {
         } else if self.int_spikes && !self.fan_graded[src] {
             prefetch(&self.fan_target, r.clone());
             prefetch(&self.fan_wi, r);
+        } else if self.float && !self.fan_graded[src] {
+            prefetch(&self.fan_target, r.clone());
+            prefetch(&self.fan_wf, r);
         } else {
             prefetch(&self.fan_target, r.clone());
             prefetch(&self.fan_weight, r);
@@ -1769,17 +1821,20 @@ impl Engine {
                 && !g.sends_changes
             {
                 let first = g.first;
-                let spike = &mut self.spike[slot + first..slot + first + g.count];
                 // Without graded input the persistent sum stays 0, so the
                 // input is the step's spike sum, in bfloat16.
-                let input = |j: usize| bf16(std::mem::take(&mut spike[j]) as f32);
+                let spike = &mut self.fspike[slot + first..slot + first + g.count];
+                if self.flags.len() < g.count {
+                    self.flags.resize(g.count, 0);
+                }
                 seneca::step_group(
                     g.model,
                     p,
                     u,
                     v,
                     refr,
-                    input,
+                    spike,
+                    &mut self.flags,
                     first,
                     &mut events,
                     &mut g.overflow,
@@ -1792,6 +1847,8 @@ impl Engine {
                 let i = g.first + j;
                 let s_in = if self.int_spikes {
                     std::mem::take(&mut self.ispike[slot + i]) as f64
+                } else if float {
+                    std::mem::take(&mut self.fspike[slot + i]) as f64
                 } else {
                     std::mem::take(&mut self.spike[slot + i])
                 };
@@ -1934,6 +1991,34 @@ impl Engine {
     fn general_updates(mut self) -> Engine {
         self.group_loops = false;
         self
+    }
+}
+
+/// Appends `(first + j, 1)` to `fired` for every set flag `j` (each flag
+/// is 0 or 1). Spikes are rare: it tests 32 flags at a time, as four
+/// words, and finds the set ones by their bits.
+fn push_flags(flags: &[u8], first: usize, fired: &mut Vec<(usize, f64)>) {
+    let words = flags.chunks_exact(32);
+    let tail = words.remainder();
+    for (c, chunk) in words.enumerate() {
+        let word = |i: usize| u64::from_le_bytes(chunk[i..i + 8].try_into().unwrap_or([0; 8]));
+        let w = [word(0), word(8), word(16), word(24)];
+        if w[0] | w[1] | w[2] | w[3] == 0 {
+            continue;
+        }
+        for (i, mut w) in w.into_iter().enumerate() {
+            while w != 0 {
+                let k = w.trailing_zeros() as usize / 8;
+                fired.push((first + c * 32 + i * 8 + k, 1.0));
+                w &= w - 1;
+            }
+        }
+    }
+    let base = flags.len() - tail.len();
+    for (k, &f) in tail.iter().enumerate() {
+        if f != 0 {
+            fired.push((first + base + k, 1.0));
+        }
     }
 }
 

@@ -99,10 +99,11 @@ pub(super) fn update(
     }
 }
 
-/// One step of a whole `lif`, `if` or `li` group that reads only spikes,
-/// in one loop (the arithmetic of [`update`]); `input(j)` is neuron j's
-/// synaptic input, already bfloat16. Spikes are appended to `fired` as
-/// `(first + j, 1)`.
+/// One step of a whole `lif`, `if` or `li` group that reads only spikes
+/// (the arithmetic of [`update`], bit for bit): neuron j's input is
+/// `spike[j]` (a bfloat16 sum), which it clears. Spikes are appended to
+/// `fired` as `(first + j, 1)`; `flags` is scratch, at least a flag per
+/// neuron.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn step_group(
     model: Model,
@@ -110,36 +111,96 @@ pub(super) fn step_group(
     u: &mut [f32],
     v: &mut [f32],
     refr: &mut [u32],
-    mut input: impl FnMut(usize) -> f32,
+    spike: &mut [f32],
+    flags: &mut [u8],
     first: usize,
     fired: &mut Vec<(usize, f64)>,
     ov: &mut Overflow,
 ) {
     debug_assert!(matches!(model, Model::Lif | Model::If | Model::Li));
+    let n = v.len();
+    let flags = &mut flags[..n];
+    let k = Consts {
+        spiking: model != Model::Li,
+        v_min: from_bf16(p.v_min),
+        subtract: p.reset_subtract,
+        refractory: p.refractory,
+    };
+    let per = Neurons {
+        alpha_syn: &p.alpha_syn[..n],
+        alpha_mem: &p.alpha_mem[..n],
+        threshold: &p.threshold[..n],
+        bias: &p.bias[..n],
+    };
+    ov.saturated += u64::from(lif_loop(&k, &per, u, v, refr, &mut spike[..n], flags));
+    super::push_flags(flags, first, fired);
+}
+
+/// A group's shared constants.
+struct Consts {
+    spiking: bool,
+    v_min: f32,
+    subtract: bool,
+    refractory: u32,
+}
+
+/// A group's per-neuron parameters (bfloat16 bit patterns).
+struct Neurons<'a> {
+    alpha_syn: &'a [u16],
+    alpha_mem: &'a [u16],
+    threshold: &'a [u16],
+    bias: &'a [u16],
+}
+
+/// The loop of [`step_group`], without branches, so that it vectorizes;
+/// compiled for wider vector units too and picked at run time. Returns
+/// the results that overflowed to infinity.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx512dq",
+    "x86_64+avx2",
+    "x86_64+sse4.1"
+))]
+fn lif_loop(
+    k: &Consts,
+    p: &Neurons,
+    u: &mut [f32],
+    v: &mut [f32],
+    refr: &mut [u32],
+    spike: &mut [f32],
+    flags: &mut [u8],
+) -> u32 {
+    let n = flags.len();
+    let (u, v, refr, spike) = (&mut u[..n], &mut v[..n], &mut refr[..n], &mut spike[..n]);
+    let (a_syn, a_mem, th, bias) = (
+        &p.alpha_syn[..n],
+        &p.alpha_mem[..n],
+        &p.threshold[..n],
+        &p.bias[..n],
+    );
     let f = from_bf16;
-    let spiking = model != Model::Li;
-    let v_min = f(p.v_min);
-    let mut infinite = 0u64;
-    for j in 0..v.len() {
-        let x = input(j);
-        let uu = bf16(bf16(f(p.alpha_syn[j]) * u[j]) + x);
-        infinite += u64::from(uu.is_infinite());
+    let mut infinite = 0u32;
+    for j in 0..n {
+        let x = bf16(spike[j]);
+        spike[j] = 0.0;
+        let uu = bf16(bf16(f(a_syn[j]) * u[j]) + x);
+        infinite += uu.is_infinite() as u32;
         u[j] = uu;
-        if refr[j] > 0 {
-            refr[j] -= 1;
-            continue;
-        }
-        let vv = bf16(bf16(bf16(f(p.alpha_mem[j]) * v[j]) + uu) + f(p.bias[j]));
-        infinite += u64::from(vv.is_infinite());
-        let vv = vv.max(v_min);
-        let th = f(p.threshold[j]);
-        if spiking && vv > th {
-            v[j] = if p.reset_subtract { bf16(vv - th) } else { 0.0 };
-            refr[j] = p.refractory;
-            fired.push((first + j, 1.0));
+        // A refractory neuron counts down and keeps its voltage.
+        let active = refr[j] == 0;
+        let vv = bf16(bf16(bf16(f(a_mem[j]) * v[j]) + uu) + f(bias[j]));
+        infinite += (active && vv.is_infinite()) as u32;
+        let vv = vv.max(k.v_min);
+        let t = f(th[j]);
+        let fire = k.spiking && active && vv > t;
+        let reset = if k.subtract { bf16(vv - t) } else { 0.0 };
+        let after = if fire { reset } else { vv };
+        v[j] = if active { after } else { v[j] };
+        refr[j] = if fire {
+            k.refractory
         } else {
-            v[j] = vv;
-        }
+            refr[j].saturating_sub(1)
+        };
+        flags[j] = fire as u8;
     }
-    ov.saturated += infinite;
+    infinite
 }

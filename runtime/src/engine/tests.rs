@@ -519,7 +519,7 @@ fn packed_lists_deliver_what_the_plain_lists_do() {
     let p = Packed::new(true, 5, &ptr, &target, &weight, &[false; 3], &uniform);
     assert_eq!((p.mbits, p.shift.as_slice()), (29, &[6u8, 0, u8::MAX][..]));
     let mut row = vec![0i32; 5];
-    let rings = |row: &mut [i32]| Rings::new(row, &mut [], &mut [], &mut [], &mut []);
+    let rings = |row: &mut [i32]| Rings::new(row, &mut [], &mut [], &mut [], &mut [], &mut []);
     assert!(p.deliver(0, 0..3, rings(&mut row), 0));
     assert!(p.deliver(1, 3..5, rings(&mut row), 0));
     assert!(!p.deliver(2, 5..6, rings(&mut row), 0));
@@ -1017,7 +1017,8 @@ fn truenorth_group_loop_matches_the_general_update_bit_for_bit() {
 /// with per-neuron constants, both resets, a refractory period and a floor.
 #[test]
 fn seneca_group_loop_matches_the_general_update_bit_for_bit() {
-    let n = 5u32;
+    // 37 neurons: a block of 32 flags and a tail.
+    let n = 37u32;
     let mut syn = Vec::new();
     for a in 0..2 + n {
         for t in 0..n {
@@ -1031,7 +1032,12 @@ fn seneca_group_loop_matches_the_general_update_bit_for_bit() {
     let input: Vec<Vec<f32>> = (0..200)
         .map(|t| vec![(t % 2 == 0) as u8 as f32, (t % 5 < 2) as u8 as f32])
         .collect();
-    let bf = |v: &[f32]| v.iter().map(|&x| to_bf16(x)).collect::<Vec<u16>>();
+    // The five constants repeat over the neurons.
+    let bf = |v: &[f32]| {
+        (0..n as usize)
+            .map(|j| to_bf16(v[j % 5]))
+            .collect::<Vec<u16>>()
+    };
     for model in ["lif", "if", "li"] {
         for subtract in [false, true] {
             let p = SenecaGroup {
