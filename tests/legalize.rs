@@ -330,6 +330,38 @@ fn truenorth_refuses_a_leaky_population_and_says_why() {
     );
 }
 
+/// Random connectivity with 200 inputs per neuron leaves one neuron per
+/// 256-axon TrueNorth core: 1000 parts, each reading the whole copy
+/// population (a copy of each source per core it feeds, 200,000 in all),
+/// so 1000 × ~200,000 columns, beyond what axon types are factored over.
+/// The compile stops with E0476 instead of running out of memory.
+#[test]
+fn truenorth_refuses_a_fan_in_too_scattered_for_its_cores() {
+    let src = "timestep 1ms;\n\
+        population p: if[1000] { threshold = 1.0; bias = 0.01; }\n\
+        p -> p { weight = sparse(density=0.2, values=0.01, seed=3); }\n\
+        output y = p;\n";
+    let d = compile("tn-scattered", src, "truenorth", Options::default()).unwrap_err();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].code, "E0476");
+    let m = &d[0].message;
+    assert!(
+        m.starts_with("population `p` reads 1000 projection parts from 1 source population, "),
+        "{m}"
+    );
+    assert!(
+        m.ends_with(" source columns in all, more than the 33554432 that truenorth's axon-type factoring takes: its neurons' inputs come from so many different sources that few of its neurons share a 256-axon core, and every core's part reads a whole copy population"),
+        "{m}"
+    );
+    assert_eq!(d[0].label, "this population");
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some(
+            "truenorth suits block-local connectivity (each block of up to 256 neurons reading up to 256 sources); compile for loihi, loihi2 or seneca, or connect the population more locally"
+        )
+    );
+}
+
 /// `--approximate leak=linear`: α = 0.75 and θ = 2 give λ = 0.25 · 2 / 2 =
 /// 0.25 a step; the `lif` becomes an `if` with that leak, and W0463 says so.
 /// A readout (`li`, α = 0.5) is sized by its range: one input of weight 1

@@ -23,6 +23,8 @@
 //! Types are numbered in order of first use by column, so results are
 //! deterministic and readable.
 
+use std::collections::HashSet;
+
 use rayon::prelude::*;
 use snn_ir::target::WeightFormat;
 use snn_ir::tensor::{Origin, Tensor, Values};
@@ -397,11 +399,18 @@ fn factored(s: &Synapses, w: &Tensor, types: &[u8], values: &[f32], k: usize) ->
     relaid(w, Values::F32(out.into()))
 }
 
+/// Source columns one population's factoring may read (over all its
+/// incoming projections, which after splitting by target block and adding
+/// copies each read the whole copy population): beyond this, the column
+/// index and the per-column type tensors would take gigabytes.
+pub const MAX_COLUMNS: usize = 1 << 25;
+
 /// Factors every population's incoming weights into axon types and
-/// records them; reports the error per projection.
-pub(super) fn axon_types(g: &mut Graph, cx: &mut PassCx) {
+/// records them; reports the error per projection. Returns false (E0476)
+/// when a population reads more than [`MAX_COLUMNS`] source columns.
+pub(super) fn axon_types(g: &mut Graph, cx: &mut PassCx) -> bool {
     let WeightFormat::AxonTypes { types: k, bits } = cx.target.weights else {
-        return;
+        return true;
     };
     let k = k as usize;
     let mut table = Table::new(
@@ -428,6 +437,30 @@ pub(super) fn axon_types(g: &mut Graph, cx: &mut PassCx) {
         let mats: Vec<Synapses> = tensors.iter().filter_map(Synapses::of).collect();
         if mats.len() != incoming.len() || mats.is_empty() {
             continue;
+        }
+        let columns: usize = mats.iter().map(|m| m.cols).sum();
+        if columns > MAX_COLUMNS {
+            let sources: HashSet<NodeId> = incoming.iter().filter_map(|&q| g.arg(q, 0)).collect();
+            cx.error(
+                PassDiag::error(
+                    "E0476",
+                    format!(
+                        "population {} reads {} projection parts from {} source population{}, {columns} source columns in all, more than the {MAX_COLUMNS} that {}'s axon-type factoring takes: its neurons' inputs come from so many different sources that few of its neurons share a {}-axon core, and every core's part reads a whole copy population",
+                        g.label(pop),
+                        incoming.len(),
+                        sources.len(),
+                        if sources.len() == 1 { "" } else { "s" },
+                        cx.target.name,
+                        cx.target.core_axons,
+                    ),
+                )
+                .at(g.span(pop), "this population")
+                .help(format!(
+                    "{} suits block-local connectivity (each block of up to {} neurons reading up to {} sources); compile for loihi, loihi2 or seneca, or connect the population more locally",
+                    cx.target.name, cx.target.core_neurons, cx.target.core_axons
+                )),
+            );
+            return false;
         }
         let f = factor(rows, &mats, k);
         // Invariant: `values` holds rows × k weights.
@@ -499,6 +532,7 @@ pub(super) fn axon_types(g: &mut Graph, cx: &mut PassCx) {
     if !table.rows.is_empty() {
         cx.report.tables.push(table);
     }
+    true
 }
 
 #[cfg(test)]

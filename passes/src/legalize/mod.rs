@@ -84,7 +84,9 @@ pub fn legalize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
     by_delay::split_by_delay(g, cx);
     copies::insert_copies(g, cx);
     formats::split_formats(g, cx);
-    axon_types::axon_types(g, cx);
+    if !axon_types::axon_types(g, cx) {
+        return Err(Failed);
+    }
     Ok(())
 }
 
