@@ -32,9 +32,11 @@ mod seneca;
 #[cfg(test)]
 mod tests;
 mod truenorth;
+mod update;
 
 use arith::*;
 use loihi::Cuba;
+use update::Lane;
 
 /// Counts of what happened.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -333,6 +335,18 @@ impl<T: Copy + std::ops::AddAssign> Raw<T> {
         assert!(i < self.len);
         // SAFETY: as in `get`.
         unsafe { *self.ptr.add(i) += x }
+    }
+
+    /// Elements `r` as a slice (bounds checked).
+    ///
+    /// # Safety
+    ///
+    /// No other reference to these elements may be live while it is.
+    #[inline(always)]
+    unsafe fn slice<'a>(self, r: std::ops::Range<usize>) -> &'a mut [T] {
+        assert!(r.start <= r.end && r.end <= self.len);
+        // SAFETY: in bounds; exclusive by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(r.start), r.end - r.start) }
     }
 }
 
@@ -739,7 +753,6 @@ pub struct Engine {
     enc: Vec<Vec<f64>>,
     /// What each input's encoder could not carry.
     enc_overflow: Vec<Overflow>,
-    events: Vec<(usize, f64)>,
     t: usize,
     pub stats: Stats,
     float: bool,
@@ -766,10 +779,12 @@ pub struct Engine {
     /// batch writes is read in a later tick, and each target's additions
     /// come in the same order, so the outputs are the same bits.
     batch_ticks: bool,
-    /// Scratch: the tick's events so far, when `batch_ticks`.
-    pending: Vec<(usize, f64)>,
-    /// Scratch: a group loop's spike flags.
-    flags: Vec<u8>,
+    /// What each thread's group updates produce (one lane per share).
+    lanes: Vec<Lane>,
+    /// With `batch_ticks` and a pool: the groups each thread updates, as
+    /// runs of `order` (`order[update_split[k]..update_split[k + 1]]`),
+    /// about equal in neurons; empty: all on the calling thread.
+    update_split: Vec<usize>,
 }
 
 impl Engine {
@@ -1170,7 +1185,6 @@ impl Engine {
             group_of,
             enc_overflow: vec![Overflow::default(); enc.len()],
             enc,
-            events: Vec::new(),
             t: 0,
             stats,
             float,
@@ -1182,8 +1196,8 @@ impl Engine {
             split: Vec::new(),
             par_work: PAR_WORK,
             batch_ticks,
-            pending: Vec::new(),
-            flags: Vec::new(),
+            lanes: vec![Lane::default()],
+            update_split: Vec::new(),
             config,
         }
     }
@@ -1280,26 +1294,6 @@ impl Engine {
         self.graded = graded;
         self.neg.ring32 = neg32;
         self.neg.ring64 = neg64;
-    }
-
-    /// Sends a group's events `(neuron, output)`: counts them, marks the
-    /// spikes in `sent` when `mark` (cleared at the next tick), scales each
-    /// output to its payload and delivers them (with `batch_ticks`, at the
-    /// end of the tick, with every other group's).
-    fn send(&mut self, events: &mut [(usize, f64)], mark: bool) {
-        self.stats.spikes += events.len() as u64;
-        for e in events.iter_mut() {
-            if mark {
-                self.sent[e.0] = e.1;
-                self.marked.push(e.0);
-            }
-            e.1 *= self.out_scale[e.0];
-        }
-        if self.batch_ticks {
-            self.pending.extend_from_slice(events);
-        } else {
-            self.deliver(events);
-        }
     }
 
     /// The synapses of source `src` that thread `part` delivers (all of
@@ -1541,66 +1535,6 @@ impl Engine {
         }
     }
 
-    /// Whether group `gi`'s update adds its negative-exponent sums itself
-    /// (`Cuba::step_uniform` with the runs): a vectorised CUBA group reading
-    /// only spikes from the integer ring, whose one or two runs each span
-    /// the whole group. This saves a pass over its spike input.
-    fn fuses_negative(&self, gi: usize) -> bool {
-        let g = &self.groups[gi];
-        let runs = &self.neg.runs[g.neg.clone()];
-        self.int_spikes
-            && !self.neg.wide
-            && !g.graded_in
-            && g.cuba.as_ref().is_some_and(|c| c.vectorised())
-            && runs.len() <= 2
-            && runs
-                .iter()
-                .all(|r| (r.first as usize, r.len as usize) == (g.first, g.count))
-    }
-
-    /// Adds the floored sums of group `gi`'s negative-exponent synapses for
-    /// this step (`slot`: the step's ring offset) into its spike input, and
-    /// clears them.
-    fn shift_negative(&mut self, gi: usize, slot: usize) {
-        let range = self.groups[gi].neg.clone();
-        if range.is_empty() {
-            return;
-        }
-        let row = (self.t % self.slots) * self.neg.width;
-        let neg = &mut self.neg;
-        for &Run { off, first, len, k } in &neg.runs[range] {
-            let sums = row + off as usize..row + (off + len) as usize;
-            let at = slot + first as usize..slot + (first + len) as usize;
-            // An arithmetic shift: the floor, as in Lava. A sum below
-            // 2^31 (2^63) shifted by 31 (63) is its sign already.
-            match (neg.wide, self.int_spikes) {
-                (false, true) => shift_run(
-                    &mut self.ispike[at],
-                    &mut neg.ring32[sums],
-                    u32::from(k).min(31),
-                ),
-                (true, true) => {
-                    let k = u32::from(k).min(63);
-                    for (x, m) in self.ispike[at].iter_mut().zip(&mut neg.ring64[sums]) {
-                        *x += ((std::mem::take(m) >> k) << 6) as i32;
-                    }
-                }
-                (false, false) => {
-                    let k = u32::from(k).min(31);
-                    for (x, m) in self.spike[at].iter_mut().zip(&mut neg.ring32[sums]) {
-                        *x += ((i64::from(std::mem::take(m) >> k)) << 6) as f64;
-                    }
-                }
-                (true, false) => {
-                    let k = u32::from(k).min(63);
-                    for (x, m) in self.spike[at].iter_mut().zip(&mut neg.ring64[sums]) {
-                        *x += ((std::mem::take(m) >> k) << 6) as f64;
-                    }
-                }
-            }
-        }
-    }
-
     /// Synaptic events received per core so far (from the events each
     /// source sent and where its synapses are).
     pub fn per_core(&self) -> Vec<u64> {
@@ -1644,7 +1578,6 @@ impl Engine {
     /// One tick of the chip.
     fn tick(&mut self, rows: &[&[f32]]) {
         let t = self.t;
-        let float = self.float;
         let (n, slots) = (self.neurons, self.slots);
         for (d, b) in self.base.iter_mut().enumerate() {
             *b = ((t + d) % slots) * n;
@@ -1706,195 +1639,36 @@ impl Engine {
         }
         self.deliver(&inputs);
         self.inputs = inputs;
-        // 2. Neurons, group by group in order.
+        // 2. Neurons, group by group in order; their spikes go out after
+        // each group, or all after the last (`batch_ticks`).
         for i in self.marked.drain(..) {
             self.sent[i] = 0.0;
         }
         let slot = self.base[0];
-        let mut events = std::mem::take(&mut self.events);
-        for oi in 0..self.order.len() {
-            let gi = self.order[oi];
-            let fuse = self.fuses_negative(gi);
-            if !fuse {
-                self.shift_negative(gi, slot);
-            }
-            let g = &mut self.groups[gi];
-            events.clear();
-            // The common case, Loihi CUBA neurons, in one tight loop.
-            if let Some(cuba) = &mut g.cuba {
-                let first = g.first;
-                let range = slot + first..slot + first + g.count;
-                let graded = &mut self.graded[range.clone()];
-                let acc = &mut self.acc[first..first + g.count];
-                match (self.int_spikes, g.graded_in) {
-                    (true, false) if cuba.vectorised() => {
-                        let spike = &mut self.ispike[range];
-                        let runs = &self.neg.runs[g.neg.clone()];
-                        // Fused runs are in the narrow ring.
-                        let (ring, row) = (&mut self.neg.ring32, (t % slots) * self.neg.width);
-                        let k = |r: &Run| u32::from(r.k).min(31);
-                        match runs {
-                            [a] if fuse => {
-                                let sa = &mut ring[row + a.off as usize..][..g.count];
-                                cuba.step_uniform(spike, [(sa, k(a))], first, &mut events);
-                            }
-                            [a, b] if fuse => {
-                                // The runs lie in order in a slot.
-                                let (x, y) = ring.split_at_mut(row + b.off as usize);
-                                let sa = &mut x[row + a.off as usize..][..g.count];
-                                let sb = &mut y[..g.count];
-                                let sums = [(sa, k(a)), (sb, k(b))];
-                                cuba.step_uniform(spike, sums, first, &mut events);
-                            }
-                            _ => cuba.step_uniform(spike, [], first, &mut events),
-                        }
-                    }
-                    (true, false) => {
-                        let spike = &mut self.ispike[range];
-                        cuba.step(|j| std::mem::take(&mut spike[j]) as i64, first, &mut events);
-                    }
-                    (true, true) => {
-                        let spike = &mut self.ispike[range];
-                        let input = |j: usize| {
-                            let s = std::mem::take(&mut spike[j]) as i64;
-                            acc[j] += std::mem::take(&mut graded[j]);
-                            // A sum of integers: only graded input rounds.
-                            if acc[j] == 0.0 {
-                                s
-                            } else {
-                                (acc[j] + s as f64).round() as i64
-                            }
-                        };
-                        cuba.step(input, first, &mut events);
-                    }
-                    (false, _) => {
-                        let spike = &mut self.spike[range];
-                        let input = |j: usize| {
-                            acc[j] += std::mem::take(&mut graded[j]);
-                            (acc[j] + std::mem::take(&mut spike[j])).round() as i64
-                        };
-                        cuba.step(input, first, &mut events);
-                    }
-                }
-                self.stats.neuron_updates += g.count as u64;
-                if g.sends_changes {
-                    for (j, last) in g.sent.iter_mut().enumerate() {
-                        let v = cuba.v[j] as f64;
-                        if v != *last {
-                            events.push((first + j, v - *last));
-                            *last = v;
-                        }
-                    }
-                }
-                let spikes = !g.sends_changes;
-                self.send(&mut events, spikes);
-                continue;
-            }
-            // TrueNorth without stochastic modes: the group in one loop.
-            if let (Params::TrueNorth(p), State::Int { v, .. }) = (&g.params, &mut g.state)
-                && self.group_loops
-                && p.stochastic.is_none()
-                && !g.graded_in
-                && !g.sends_changes
-            {
-                let first = g.first;
-                let range = slot + first..slot + first + g.count;
-                if self.int_spikes {
-                    let spike = &mut self.ispike[range];
-                    let input = |j: usize| std::mem::take(&mut spike[j]) as i64;
-                    truenorth::step_group(p, v, input, first, &mut events, &mut g.overflow);
-                } else {
-                    let spike = &mut self.spike[range];
-                    let input = |j: usize| std::mem::take(&mut spike[j]).round() as i64;
-                    truenorth::step_group(p, v, input, first, &mut events, &mut g.overflow);
-                }
-                self.stats.neuron_updates += g.count as u64;
-                self.send(&mut events, true);
-                continue;
-            }
-            // SENeCA `lif`, `if` and `li` reading only spikes: one loop.
-            if let (Params::Seneca(p), State::Float { u, v, refr, .. }) = (&g.params, &mut g.state)
-                && self.group_loops
-                && !self.int_spikes
-                && matches!(g.model, Model::Lif | Model::If | Model::Li)
-                && !g.graded_in
-                && !g.sends_changes
-            {
-                let first = g.first;
-                // Without graded input the persistent sum stays 0, so the
-                // input is the step's spike sum, in bfloat16.
-                let spike = &mut self.fspike[slot + first..slot + first + g.count];
-                if self.flags.len() < g.count {
-                    self.flags.resize(g.count, 0);
-                }
-                seneca::step_group(
-                    g.model,
-                    p,
-                    u,
-                    v,
-                    refr,
-                    spike,
-                    &mut self.flags,
-                    first,
-                    &mut events,
-                    &mut g.overflow,
-                );
-                self.stats.neuron_updates += g.count as u64;
-                self.send(&mut events, true);
-                continue;
-            }
-            for j in 0..g.count {
-                let i = g.first + j;
-                let s_in = if self.int_spikes {
-                    std::mem::take(&mut self.ispike[slot + i]) as f64
-                } else if float {
-                    std::mem::take(&mut self.fspike[slot + i]) as f64
-                } else {
-                    std::mem::take(&mut self.spike[slot + i])
-                };
-                let d_in = std::mem::take(&mut self.graded[slot + i]);
-                let input = if float {
-                    self.acc[i] = bf16((self.acc[i] + d_in) as f32) as f64;
-                    bf16((self.acc[i] + s_in) as f32) as f64
-                } else {
-                    self.acc[i] += d_in;
-                    self.acc[i] + s_in
-                };
-                let (mut out, v) = update(
-                    g.model,
-                    &g.params,
-                    &mut g.state,
-                    &mut g.rng,
-                    j,
-                    input,
-                    &mut g.overflow,
-                );
-                if g.sends_changes {
-                    let last = &mut g.sent[j];
-                    out = if float {
-                        let d = bf16((v - *last) as f32) as f64;
-                        *last = bf16((*last + d) as f32) as f64;
-                        d
-                    } else {
-                        let d = v - *last;
-                        *last = v;
-                        d
-                    };
-                }
-                self.sent[i] = out;
-                if out != 0.0 {
-                    events.push((i, out));
-                }
-            }
-            self.stats.neuron_updates += g.count as u64;
-            self.send(&mut events, false);
-        }
-        self.events = events;
         if self.batch_ticks {
-            let pending = std::mem::take(&mut self.pending);
-            self.deliver(&pending);
-            self.pending = pending;
-            self.pending.clear();
+            self.update_groups(slot, None);
+            let mut lanes = std::mem::take(&mut self.lanes);
+            let events = if let [one] = &mut lanes[..] {
+                std::mem::take(&mut one.events)
+            } else {
+                let mut all = std::mem::take(&mut lanes[0].events);
+                for lane in &mut lanes[1..] {
+                    all.append(&mut lane.events);
+                }
+                all
+            };
+            self.lanes = lanes;
+            self.deliver(&events);
+            self.lanes[0].events = events;
+            self.lanes[0].events.clear();
+        } else {
+            for oi in 0..self.order.len() {
+                self.update_groups(slot, Some(oi));
+                let events = std::mem::take(&mut self.lanes[0].events);
+                self.deliver(&events);
+                self.lanes[0].events = events;
+                self.lanes[0].events.clear();
+            }
         }
         self.stats.ticks += 1;
         self.stats.dense_synops += self.synapses;

@@ -287,7 +287,7 @@ fn negative_exponent_runs_floor_each_target_and_k() {
             e.par_work = 0;
             assert!(e.int_spikes && !e.neg.wide);
             assert_eq!(e.neg.runs, runs);
-            assert_eq!(e.fuses_negative(0), fused);
+            assert_eq!(e.fuses_negative(&e.groups[0]), fused);
             // Sources: the 3 neurons, then the channels; channel 1 also
             // has an ordinary synapse.
             assert_eq!(
@@ -305,7 +305,7 @@ fn negative_exponent_runs_floor_each_target_and_k() {
         let mut e = Engine::new(c.clone());
         e.int_spikes = false;
         e.spike = vec![0.0; e.slots * e.neurons];
-        assert!(!e.fuses_negative(0));
+        assert!(!e.fuses_negative(&e.groups[0]));
         let out = e.run(1, &|_| vec![vec![1.0; 3]]);
         assert_eq!(out[1].1[0], vec![192.0, 0.0, 64.0]);
     }
@@ -324,7 +324,7 @@ fn negative_exponent_sums_beyond_i32_use_the_wide_ring() {
     c.manifest.outputs[1].read = Readout::Current;
     for int_spikes in [true, false] {
         let mut e = Engine::new(c.clone());
-        assert!(e.int_spikes && e.neg.wide && !e.fuses_negative(0));
+        assert!(e.int_spikes && e.neg.wide && !e.fuses_negative(&e.groups[0]));
         assert_eq!(e.neg.source, [NEG_NONE, NEG_MIXED, NEG_MIXED]);
         if !int_spikes {
             e.int_spikes = false;
