@@ -29,6 +29,7 @@ use arith::Rng;
 pub mod arith;
 mod loihi;
 mod seneca;
+mod team;
 #[cfg(test)]
 mod tests;
 mod truenorth;
@@ -36,6 +37,7 @@ mod update;
 
 use arith::*;
 use loihi::Cuba;
+use team::Team;
 use update::Lane;
 
 /// Counts of what happened.
@@ -760,12 +762,12 @@ pub struct Engine {
     /// Whether TrueNorth and SENeCA groups may update in one loop (their
     /// group loops); off only to test them against the general update.
     group_loops: bool,
-    /// Threads delivery is shared among ([`Engine::set_threads`]); `None`:
+    /// Threads a tick is shared among ([`Engine::set_threads`]); `None`:
     /// the calling thread.
-    pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+    team: Option<std::sync::Arc<Team>>,
     /// Scratch: a tick's input events.
     inputs: Vec<(usize, f64)>,
-    /// Shares of the neurons (1 without a pool), and per source the start
+    /// Shares of the neurons (1 without a team), and per source the start
     /// of each share's run of its list (and its end), `parts + 1` each.
     parts: usize,
     split: Vec<u64>,
@@ -781,7 +783,7 @@ pub struct Engine {
     batch_ticks: bool,
     /// What each thread's group updates produce (one lane per share).
     lanes: Vec<Lane>,
-    /// With `batch_ticks` and a pool: the groups each thread updates, as
+    /// With `batch_ticks` and a team: the groups each thread updates, as
     /// runs of `order` (`order[update_split[k]..update_split[k + 1]]`),
     /// about equal in neurons; empty: all on the calling thread.
     update_split: Vec<usize>,
@@ -1190,7 +1192,7 @@ impl Engine {
             float,
             synapses,
             group_loops: true,
-            pool: None,
+            team: None,
             inputs: Vec::new(),
             parts: 1,
             split: Vec::new(),
@@ -1245,7 +1247,7 @@ impl Engine {
     /// [`PAR_WORK`] synapses, each thread takes the synapses whose targets
     /// are in its share of the neurons and scans every event in the same
     /// order (lists are sorted by target, so a share is one run of each
-    /// list); the calling thread takes the first share, the pool's threads
+    /// list); the calling thread takes the first share, the team's helpers
     /// the others. Every ring element then takes its terms in the same order as
     /// on one thread: the results are the same bits whatever the count.
     fn deliver(&mut self, events: &[(usize, f64)]) {
@@ -1278,14 +1280,10 @@ impl Engine {
             &mut neg64,
         );
         let this = &*self;
-        match &this.pool {
-            // This thread takes the first share; the pool's the others.
-            Some(pool) if work >= this.par_work => pool.in_place_scope(|s| {
-                for k in 1..this.parts {
-                    s.spawn(move |_| this.deliver_share(rings, events, Some(k)));
-                }
-                this.deliver_share(rings, events, Some(0));
-            }),
+        match &this.team {
+            Some(team) if work >= this.par_work => {
+                team.run(&|k| this.deliver_share(rings, events, Some(k)));
+            }
             _ => this.deliver_share(rings, events, None),
         }
         self.ispike = ispike;
@@ -1474,24 +1472,26 @@ impl Engine {
         }
     }
 
-    /// Delivers with up to `threads` threads (1: on the calling thread).
-    /// The outputs do not depend on it (see [`Engine::deliver`]).
-    /// TrueNorth configurations with stochastic synapses always use one.
+    /// Shares each tick's delivery (and, when its spikes go out in one
+    /// batch, its neuron updates) among up to `threads` threads (1: the
+    /// calling thread alone). The outputs do not depend on it (see
+    /// [`Engine::deliver`], `Engine::share_updates`). TrueNorth
+    /// configurations with stochastic synapses always use one.
     pub fn set_threads(&mut self, threads: usize) {
         let threads = threads.max(1).min(self.neurons.max(1));
-        self.pool = None;
+        self.team = None;
         self.parts = 1;
         self.split = Vec::new();
+        self.update_split = Vec::new();
+        self.lanes.truncate(1);
         if threads == 1 || !self.fan_stoch.is_empty() {
             return;
         }
         // Without threads to be had, it runs on this one.
-        let Ok(pool) = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads - 1)
-            .build()
-        else {
+        let Some(team) = Team::new(threads) else {
             return;
         };
+        let threads = team.threads();
         let bounds: Vec<u32> = (0..=threads)
             .map(|k| (k * self.neurons).div_ceil(threads) as u32)
             .collect();
@@ -1506,7 +1506,10 @@ impl Engine {
         }
         self.split = split;
         self.parts = threads;
-        self.pool = Some(std::sync::Arc::new(pool));
+        self.team = Some(std::sync::Arc::new(team));
+        if self.batch_ticks {
+            self.share_updates(&bounds);
+        }
     }
 
     /// Starts loading synapses `r` of source `src`'s fan-out list (see

@@ -283,11 +283,23 @@ fn negative_exponent_runs_floor_each_target_and_k() {
         c.manifest.outputs[1].read = Readout::Current;
         for threads in [1, 2, 3] {
             let mut e = Engine::new(c.clone());
-            e.set_threads(threads);
-            e.par_work = 0;
             assert!(e.int_spikes && !e.neg.wide);
             assert_eq!(e.neg.runs, runs);
             assert_eq!(e.fuses_negative(&e.groups[0]), fused);
+            // Threads cut the group where their shares start (2 and 1 for
+            // two and three), and its runs with it.
+            e.set_threads(threads);
+            e.par_work = 0;
+            let firsts: Vec<usize> = e.groups.iter().map(|g| g.first).collect();
+            assert_eq!(firsts, [vec![0], vec![0, 2], vec![0, 1, 2]][threads - 1]);
+            // Pieces of a fused group fuse; so do those of the other,
+            // whose runs each cover its pieces whole (0..2 and 2..3).
+            let pieces: Vec<bool> = e.groups.iter().map(|g| e.fuses_negative(g)).collect();
+            assert_eq!(
+                pieces,
+                vec![fused || threads > 1; threads],
+                "{threads} threads"
+            );
             // Sources: the 3 neurons, then the channels; channel 1 also
             // has an ordinary synapse.
             assert_eq!(
@@ -1148,6 +1160,16 @@ fn threads_share_delivery_without_changing_a_bit() {
             e.batch_ticks = batch;
             e.set_threads(threads);
             e.par_work = 0;
+            // With batches, the group updates are shared too: Loihi's
+            // uniform group is cut at each share.
+            let shared = batch && threads > 1;
+            assert_eq!(e.update_split.len(), if shared { threads + 1 } else { 0 });
+            let pieces = if shared && backend == "loihi" {
+                threads
+            } else {
+                1
+            };
+            assert_eq!(e.groups.len(), pieces, "{backend} on {threads} threads");
             let x = input.clone();
             let out = e.run(120, &move |t| vec![x[t].clone()]);
             (out, e.stats.clone())

@@ -67,37 +67,31 @@ impl Engine {
             neg64: Raw::of(&mut neg64),
         };
         let this = &*self;
-        match (only, &this.pool) {
+        match (only, &this.team) {
             (Some(oi), _) => {
                 let g = &mut groups[this.order[oi]];
                 this.update_group(io, slot, g, &mut lanes[0]);
             }
-            (None, Some(pool)) if this.update_split.len() > 2 => {
+            (None, Some(team)) if this.update_split.len() > 2 => {
                 let mut each: Vec<Option<&mut GroupRun>> = groups.iter_mut().map(Some).collect();
-                let mut runs: Vec<Vec<&mut GroupRun>> = this
+                // Each thread its run of the order and its lane.
+                let shares: Vec<std::sync::Mutex<(Vec<&mut GroupRun>, &mut Lane)>> = this
                     .update_split
                     .windows(2)
-                    .map(|w| {
-                        this.order[w[0]..w[1]]
+                    .zip(lanes.iter_mut())
+                    .map(|(w, lane)| {
+                        let run = this.order[w[0]..w[1]]
                             .iter()
                             .filter_map(|&gi| each[gi].take())
-                            .collect()
+                            .collect();
+                        std::sync::Mutex::new((run, lane))
                     })
                     .collect();
-                pool.in_place_scope(|s| {
-                    let mut shares = runs.iter_mut().zip(lanes.iter_mut());
-                    let mine = shares.next();
-                    for (run, lane) in shares {
-                        s.spawn(move |_| {
-                            for g in run.iter_mut() {
-                                this.update_group(io, slot, g, lane);
-                            }
-                        });
-                    }
-                    if let Some((run, lane)) = mine {
-                        for g in run.iter_mut() {
-                            this.update_group(io, slot, g, lane);
-                        }
+                team.run(&|k| {
+                    let mut share = shares[k].lock().unwrap_or_else(|e| e.into_inner());
+                    let (run, lane) = &mut *share;
+                    for g in run.iter_mut() {
+                        this.update_group(io, slot, g, lane);
                     }
                 });
             }
@@ -122,6 +116,88 @@ impl Engine {
             self.marked.append(&mut lane.marked);
         }
         self.lanes = lanes;
+    }
+
+    /// Shares the group updates among `bounds.len() - 1` threads: CUBA
+    /// groups with every constant shared (merged runs of one population)
+    /// are cut where a share of the neurons starts, and the order is then
+    /// cut into runs about equal in neurons. A cut group updates its
+    /// neurons as before, and its spikes come out in the same order.
+    pub(super) fn share_updates(&mut self, bounds: &[u32]) {
+        let threads = bounds.len() - 1;
+        let old = std::mem::take(&mut self.groups);
+        let mut groups: Vec<GroupRun> = Vec::with_capacity(old.len() + threads);
+        // Old group index → its pieces' indices.
+        let mut pieces: Vec<std::ops::Range<usize>> = Vec::with_capacity(old.len());
+        for mut g in old {
+            let start = groups.len();
+            let cuts: Vec<usize> =
+                if g.cuba.as_ref().is_some_and(|c| c.uniform()) && !g.graded_in && !g.sends_changes
+                {
+                    bounds
+                        .iter()
+                        .map(|&b| b as usize)
+                        .filter(|&b| b > g.first && b < g.first + g.count)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            for &b in cuts.iter().rev() {
+                let at = b - g.first;
+                let tail = split_cuba(&mut g, at);
+                groups.push(tail);
+            }
+            groups.push(g);
+            groups[start..].reverse();
+            pieces.push(start..groups.len());
+        }
+        self.order = self
+            .order
+            .iter()
+            .flat_map(|&gi| pieces[gi].clone())
+            .collect();
+        // Each piece takes its part of its group's negative-exponent runs
+        // (a run's sums lie in neuron order from `off`).
+        let old_runs = std::mem::take(&mut self.neg.runs);
+        let mut runs = Vec::with_capacity(old_runs.len() + threads);
+        for range in &pieces {
+            // Every piece still holds its group's range.
+            let own = &old_runs[groups[range.start].neg.clone()];
+            for g in &mut groups[range.clone()] {
+                let at = runs.len();
+                let (lo, hi) = (g.first as u32, (g.first + g.count) as u32);
+                for r in own {
+                    let (a, b) = (r.first.max(lo), (r.first + r.len).min(hi));
+                    if a < b {
+                        runs.push(Run {
+                            off: r.off + (a - r.first),
+                            first: a,
+                            len: b - a,
+                            k: r.k,
+                        });
+                    }
+                }
+                g.neg = at..runs.len();
+            }
+        }
+        self.neg.runs = runs;
+        for (gi, g) in groups.iter().enumerate() {
+            self.group_of[g.first..g.first + g.count].fill(gi as u32);
+        }
+        self.groups = groups;
+        // Runs of the order, about equal in neurons.
+        let total: usize = self.order.iter().map(|&gi| self.groups[gi].count).sum();
+        let mut split = vec![0];
+        let mut sum = 0;
+        for (oi, &gi) in self.order.iter().enumerate() {
+            sum += self.groups[gi].count;
+            if split.len() < threads && sum * threads >= total * split.len() {
+                split.push(oi + 1);
+            }
+        }
+        split.resize(threads + 1, self.order.len());
+        self.update_split = split;
+        self.lanes = vec![Lane::default(); threads];
     }
 
     /// One step of group `g`: its neurons read their input (clearing it),
@@ -381,4 +457,49 @@ impl Engine {
             }
         }
     }
+}
+
+/// Cuts a uniform CUBA group after its first `at` neurons; returns the rest
+/// (whose constants are the same, and whose runs the caller sets).
+fn split_cuba(g: &mut GroupRun, at: usize) -> GroupRun {
+    let Some(c) = g.cuba.as_mut() else {
+        unreachable!("only CUBA groups are cut");
+    };
+    let cuba = Cuba {
+        keep_u: c.keep_u.clone(),
+        keep_v: c.keep_v.clone(),
+        bias: c.bias.clone(),
+        vth: c.vth.clone(),
+        mask_u: c.mask_u,
+        mask_v: c.mask_v,
+        mask_bias: c.mask_bias,
+        mask_vth: c.mask_vth,
+        vmin: c.vmin,
+        refractory: c.refractory,
+        reset_subtract: c.reset_subtract,
+        spiking: c.spiking,
+        u: c.u.split_off(at),
+        v: c.v.split_off(at),
+        refr: c.refr.split_off(at),
+        fired: c.fired.split_off(at.min(c.fired.len())),
+        flags: c.flags.split_off(at.min(c.flags.len())),
+        overflow: Overflow::default(),
+    };
+    let rest = GroupRun {
+        population: g.population.clone(),
+        first: g.first + at,
+        count: g.count - at,
+        model: g.model,
+        params: g.params.clone(),
+        state: g.state.clone(),
+        cuba: Some(cuba),
+        graded_in: g.graded_in,
+        rng: g.rng.clone(),
+        sends_changes: g.sends_changes,
+        sent: Vec::new(),
+        overflow: Overflow::default(),
+        neg: g.neg.clone(),
+    };
+    g.count = at;
+    rest
 }
