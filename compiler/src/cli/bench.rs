@@ -51,7 +51,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1000)]
     pub runtime_steps: usize,
     /// With `--runtime`: threads the chip runtime shares each step's
-    /// synaptic events among (the outputs do not change).
+    /// neuron updates and synaptic events among (the outputs do not
+    /// change).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: u32,
 }

@@ -184,20 +184,38 @@ pub fn execute(
     input: &[Vec<Vec<f32>>],
     steps: usize,
 ) -> Vec<(String, Vec<Vec<f32>>)> {
-    let sizes: Vec<usize> = engine
+    let sizes = input_sizes(engine);
+    engine.run(steps, &|t| rows_at(input, &sizes, t))
+}
+
+/// [`execute`] into one zeroed `[steps, width]` array per output.
+pub fn execute_into(
+    engine: &mut Engine,
+    input: &[Vec<Vec<f32>>],
+    steps: usize,
+    out: &mut [Vec<f32>],
+) {
+    let sizes = input_sizes(engine);
+    engine.run_into(steps, &|t| rows_at(input, &sizes, t), out);
+}
+
+fn input_sizes(engine: &Engine) -> Vec<usize> {
+    engine
         .config()
         .manifest
         .inputs
         .iter()
         .map(|i| i.size as usize)
-        .collect();
-    engine.run(steps, &|t| {
-        input
-            .iter()
-            .zip(&sizes)
-            .map(|(rows, &n)| rows.get(t).cloned().unwrap_or_else(|| vec![0.0; n]))
-            .collect()
-    })
+        .collect()
+}
+
+/// Each input's row at step `t` (zeros past its end).
+fn rows_at(input: &[Vec<Vec<f32>>], sizes: &[usize], t: usize) -> Vec<Vec<f32>> {
+    input
+        .iter()
+        .zip(sizes)
+        .map(|(rows, &n)| rows.get(t).cloned().unwrap_or_else(|| vec![0.0; n]))
+        .collect()
 }
 
 /// Both versions on one input.

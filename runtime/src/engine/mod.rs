@@ -701,6 +701,8 @@ pub struct Engine {
     config: Config,
     /// Global index of each core's first neuron.
     core_off: Vec<usize>,
+    /// Each output's neurons, as engine indices (in its order).
+    out_neurons: Vec<Vec<u32>>,
     neurons: usize,
     slots: usize,
     /// Start of the ring-buffer slot of each delay at the current step.
@@ -1138,6 +1140,17 @@ impl Engine {
                 .all(|&d| d > 0);
         Engine {
             sent_by: vec![0; fan_ptr.len() - 1],
+            out_neurons: config
+                .manifest
+                .outputs
+                .iter()
+                .map(|o| {
+                    o.neurons
+                        .iter()
+                        .map(|&(c, n)| (core_off[c as usize] + n as usize) as u32)
+                        .collect()
+                })
+                .collect(),
             core_off,
             neurons,
             slots,
@@ -1715,23 +1728,80 @@ impl Engine {
             .manifest
             .outputs
             .iter()
-            .map(|o| {
-                let row = o
-                    .neurons
-                    .iter()
-                    .zip(&o.scale)
-                    .map(|(&(c, n), &s)| {
-                        let i = self.core_off[c as usize] + n as usize;
-                        let x = match o.read {
-                            Readout::Spikes => f64::from(self.sent[i] != 0.0),
-                            read => self.variable(i, read) * s as f64,
-                        };
-                        x as f32
-                    })
-                    .collect();
+            .zip(&self.out_neurons)
+            .map(|(o, idx)| {
+                let row = match o.read {
+                    // Spike rasters (most outputs): one gather.
+                    Readout::Spikes => idx
+                        .iter()
+                        .map(|&i| f32::from(u8::from(self.sent[i as usize] != 0.0)))
+                        .collect(),
+                    read => idx
+                        .iter()
+                        .zip(&o.scale)
+                        .map(|(&i, &s)| (self.variable(i as usize, read) * s as f64) as f32)
+                        .collect(),
+                };
                 (o.name.clone(), row)
             })
             .collect()
+    }
+
+    /// Runs `steps` steps; `input(t)` gives each input's row. Returns each
+    /// output as one `[steps, width]` array, row after row: (name, width,
+    /// values).
+    pub fn run_flat(
+        &mut self,
+        steps: usize,
+        input: &dyn Fn(usize) -> Vec<Vec<f32>>,
+    ) -> Vec<(String, usize, Vec<f32>)> {
+        let mut out: Vec<Vec<f32>> = self
+            .config
+            .manifest
+            .outputs
+            .iter()
+            .map(|o| vec![0.0; steps * o.neurons.len()])
+            .collect();
+        self.run_into(steps, input, &mut out);
+        let outputs = self.config.manifest.outputs.iter();
+        outputs
+            .zip(out)
+            .map(|(o, values)| (o.name.clone(), o.neurons.len(), values))
+            .collect()
+    }
+
+    /// [`Engine::run_flat`] into `out`: one zeroed `[steps, width]` array
+    /// per output. A spike raster is written only where there are spikes.
+    pub fn run_into(
+        &mut self,
+        steps: usize,
+        input: &dyn Fn(usize) -> Vec<Vec<f32>>,
+        out: &mut [Vec<f32>],
+    ) {
+        for t in 0..steps {
+            let rows = input(t);
+            let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
+            self.step(&refs);
+            let outputs = self.config.manifest.outputs.iter().zip(&self.out_neurons);
+            for ((o, idx), values) in outputs.zip(out.iter_mut()) {
+                let width = idx.len();
+                let row = &mut values[t * width..(t + 1) * width];
+                match o.read {
+                    Readout::Spikes => {
+                        for (x, &i) in row.iter_mut().zip(idx) {
+                            if self.sent[i as usize] != 0.0 {
+                                *x = 1.0;
+                            }
+                        }
+                    }
+                    read => {
+                        for ((x, &i), &s) in row.iter_mut().zip(idx).zip(&o.scale) {
+                            *x = (self.variable(i as usize, read) * s as f64) as f32;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Runs `steps` steps; `input(t)` gives each input's row.

@@ -1183,6 +1183,16 @@ fn threads_share_delivery_without_changing_a_bit() {
         }
         let (many, _) = run(2, false);
         assert_eq!(many, one, "{backend} on 2 threads, group by group");
+        // The flat recording holds the same rows: a spike raster, written
+        // only where there are spikes, and the voltages.
+        let c = config(backend, "lif", n, params.clone(), &syn, 8, routes.clone());
+        let x = input.clone();
+        let flat = Engine::new(c).run_flat(120, &move |t| vec![x[t].clone()]);
+        assert_eq!(flat.len(), 2);
+        for ((name, width, values), (name1, rows)) in flat.iter().zip(&one) {
+            assert_eq!((name, *width), (name1, n as usize));
+            assert_eq!(values, &rows.concat(), "{backend}: {name}");
+        }
         // One neuron's synapse of delay 0 is read by a later group in the
         // same tick: then each group's spikes go out before the next.
         let mut syn0 = syn.clone();
