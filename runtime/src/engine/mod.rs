@@ -23,6 +23,8 @@
 //! sigma-delta and adaptive neurons), `truenorth.rs`, `seneca.rs` (bfloat16),
 //! with the number formats in `arith.rs`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::config::{Config, Encoder, Params, Readout};
 use arith::Rng;
 
@@ -359,6 +361,8 @@ struct Rings {
     spike: Raw<f64>,
     fspike: Raw<f32>,
     graded: Raw<f64>,
+    /// Events sent per source: only the share that counts sources writes.
+    sent_by: Raw<u64>,
     neg32: Raw<i32>,
     neg64: Raw<i64>,
 }
@@ -367,8 +371,9 @@ struct Rings {
 // moved the vectors out of the engine for that time, so nothing else
 // reads or writes them. Each thread writes only the ring elements of the
 // targets in its own share of the neurons (a negative-exponent sum
-// belongs to one target), so no two threads touch one element, and every
-// access checks its index against the ring's length.
+// belongs to one target), and only one thread counts sources in
+// `sent_by`, so no two threads touch one element; every access checks its
+// index against the ring's length.
 unsafe impl Send for Rings {}
 unsafe impl Sync for Rings {}
 
@@ -385,6 +390,7 @@ impl Rings {
             ispike: Raw::of(ispike),
             spike: Raw::of(spike),
             fspike: Raw::of(fspike),
+            sent_by: Raw::of(&mut []),
             graded: Raw::of(graded),
             neg32: Raw::of(neg32),
             neg64: Raw::of(neg64),
@@ -775,6 +781,8 @@ pub struct Engine {
     split: Vec<u64>,
     /// Synapses a batch needs to be shared ([`PAR_WORK`]; tests lower it).
     par_work: usize,
+    /// Synapses per source, on average (to size a batch's work).
+    fan_mean: usize,
     /// Whether a tick's spikes may all be delivered after the last group's
     /// update, as one batch (which threads share well), instead of after
     /// each group: true when no neuron has a synapse of delay 0 (which a
@@ -1182,6 +1190,7 @@ impl Engine {
             neg,
             fan_wi,
             acc: vec![0.0; neurons],
+            fan_mean: fan_ptr.last().copied().unwrap_or(0) / (fan_ptr.len() - 1).max(1),
             fan_ptr,
             fan_target,
             fan_weight,
@@ -1264,19 +1273,16 @@ impl Engine {
     /// the others. Every ring element then takes its terms in the same order as
     /// on one thread: the results are the same bits whatever the count.
     fn deliver(&mut self, events: &[(usize, f64)]) {
-        let mut work = 0usize;
-        for &(src, _) in events {
-            let n = self.fan_ptr[src + 1] - self.fan_ptr[src];
-            self.stats.synaptic_events += n as u64;
-            self.sent_by[src] += 1;
-            work += n;
-        }
         if !self.fan_stoch.is_empty() {
             for &(src, payload) in events {
+                self.stats.synaptic_events += (self.fan_ptr[src + 1] - self.fan_ptr[src]) as u64;
+                self.sent_by[src] += 1;
                 self.deliver_stochastic(src, payload);
             }
             return;
         }
+        // Each share counts its synapses, and the first its sources.
+        let mut sent_by = std::mem::take(&mut self.sent_by);
         // The rings leave the engine while threads write into them.
         let mut ispike = std::mem::take(&mut self.ispike);
         let mut spike = std::mem::take(&mut self.spike);
@@ -1292,13 +1298,26 @@ impl Engine {
             &mut neg32,
             &mut neg64,
         );
+        let rings = Rings {
+            sent_by: Raw::of(&mut sent_by),
+            ..rings
+        };
         let this = &*self;
-        match &this.team {
+        // About the synapses to deliver (from the mean fan-out).
+        let work = events.len() * this.fan_mean;
+        let synapses = match &this.team {
             Some(team) if work >= this.par_work => {
-                team.run(&|k| this.deliver_share(rings, events, Some(k)));
+                let counts: Vec<AtomicU64> = (0..this.parts).map(|_| AtomicU64::new(0)).collect();
+                team.run(&|k| {
+                    let n = this.deliver_share(rings, events, Some(k), k == 0);
+                    counts[k].store(n, Ordering::Relaxed);
+                });
+                counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
             }
-            _ => this.deliver_share(rings, events, None),
-        }
+            _ => this.deliver_share(rings, events, None, true),
+        };
+        self.stats.synaptic_events += synapses;
+        self.sent_by = sent_by;
         self.ispike = ispike;
         self.spike = spike;
         self.fspike = fspike;
@@ -1321,7 +1340,16 @@ impl Engine {
     }
 
     /// Delivers thread `part`'s share of every event (see [`Engine::deliver`]).
-    fn deliver_share(&self, rings: Rings, events: &[(usize, f64)], part: Option<usize>) {
+    /// Returns the synapses it delivered, and counts each event's source in
+    /// `rings.sent_by` if `count_sources`.
+    fn deliver_share(
+        &self,
+        rings: Rings,
+        events: &[(usize, f64)],
+        part: Option<usize>,
+        count_sources: bool,
+    ) -> u64 {
+        let mut synapses = 0;
         for (k, &(src, payload)) in events.iter().enumerate() {
             if let Some(&(ahead, _)) = events.get(k + AHEAD) {
                 self.prefetch_list(ahead, self.share(ahead, part));
@@ -1335,11 +1363,16 @@ impl Engine {
                     }
                 }
             }
+            if count_sources {
+                rings.sent_by.add(src, 1);
+            }
             let range = self.share(src, part);
+            synapses += range.len() as u64;
             if !range.is_empty() {
                 self.deliver_part(rings, src, payload, range);
             }
         }
+        synapses
     }
 
     /// Adds synapses `r` of source `src`'s list, times `payload`, into the
