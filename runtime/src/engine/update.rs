@@ -39,12 +39,21 @@ pub(super) struct Lane {
     updates: u64,
 }
 
+/// Which groups [`Engine::update_groups`] updates.
+#[derive(Clone, Copy)]
+pub(super) enum Which {
+    /// `order[oi]`.
+    Group(usize),
+    /// A stage (`Engine::stages`).
+    Stage(usize),
+}
+
 impl Engine {
-    /// Updates every group in order (or only `order[oi]`), appending their
+    /// Updates a group or a stage's groups in order, appending their
     /// events to the lanes: with `update_split`, each thread its run of
-    /// the order into its own lane, so that the lanes one after the other
+    /// the stage into its own lane, so that the lanes one after the other
     /// hold the events in the order one thread makes them.
-    pub(super) fn update_groups(&mut self, slot: usize, only: Option<usize>) {
+    pub(super) fn update_groups(&mut self, slot: usize, which: Which) {
         use std::mem::take;
         let mut ispike = take(&mut self.ispike);
         let mut spike = take(&mut self.spike);
@@ -67,16 +76,23 @@ impl Engine {
             neg64: Raw::of(&mut neg64),
         };
         let this = &*self;
-        match (only, &this.team) {
-            (Some(oi), _) => {
+        let split = match which {
+            Which::Stage(s) => this
+                .update_split
+                .get(s)
+                .filter(|(neurons, b)| *neurons >= this.par_work && b.len() > 2)
+                .map(|(_, b)| b),
+            Which::Group(_) => None,
+        };
+        match (which, &this.team, split) {
+            (Which::Group(oi), ..) => {
                 let g = &mut groups[this.order[oi]];
                 this.update_group(io, slot, g, &mut lanes[0]);
             }
-            (None, Some(team)) if this.update_split.len() > 2 => {
+            (Which::Stage(_), Some(team), Some(split)) => {
                 let mut each: Vec<Option<&mut GroupRun>> = groups.iter_mut().map(Some).collect();
-                // Each thread its run of the order and its lane.
-                let shares: Vec<std::sync::Mutex<(Vec<&mut GroupRun>, &mut Lane)>> = this
-                    .update_split
+                // Each thread its run of the stage and its lane.
+                let shares: Vec<std::sync::Mutex<(Vec<&mut GroupRun>, &mut Lane)>> = split
                     .windows(2)
                     .zip(lanes.iter_mut())
                     .map(|(w, lane)| {
@@ -95,8 +111,8 @@ impl Engine {
                     }
                 });
             }
-            _ => {
-                for &gi in &this.order {
+            (Which::Stage(s), ..) => {
+                for &gi in &this.order[this.stages[s]..this.stages[s + 1]] {
                     this.update_group(io, slot, &mut groups[gi], &mut lanes[0]);
                 }
             }
@@ -118,34 +134,78 @@ impl Engine {
         self.lanes = lanes;
     }
 
-    /// Shares the group updates among `bounds.len() - 1` threads: CUBA
-    /// groups with every constant shared (merged runs of one population)
-    /// are cut where a share of the neurons starts, and the order is then
-    /// cut into runs about equal in neurons. A cut group updates its
-    /// neurons as before, and its spikes come out in the same order.
-    pub(super) fn share_updates(&mut self, bounds: &[u32]) {
-        let threads = bounds.len() - 1;
+    /// The stages of the order (see `Engine::stages`), as bounds: a stage
+    /// ends before a group that a neuron of the stage reaches by a synapse
+    /// of delay 0.
+    pub(super) fn stages(&self) -> Vec<usize> {
+        // The groups each group reaches at delay 0.
+        let reach: Vec<Vec<u32>> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let mut r: Vec<u32> = (g.first..g.first + g.count)
+                    .flat_map(|src| self.fan_ptr[src]..self.fan_ptr[src + 1])
+                    .filter(|&k| self.fan_delay[k] == 0)
+                    .map(|k| self.group_of[self.fan_target[k] as usize])
+                    .collect();
+                r.sort_unstable();
+                r.dedup();
+                r
+            })
+            .collect();
+        let mut bounds = vec![0];
+        let mut reached = vec![false; self.groups.len()];
+        let mut marked: Vec<u32> = Vec::new();
+        for (oi, &gi) in self.order.iter().enumerate() {
+            if reached[gi] {
+                bounds.push(oi);
+                for h in marked.drain(..) {
+                    reached[h as usize] = false;
+                }
+            }
+            for &h in &reach[gi] {
+                if !std::mem::replace(&mut reached[h as usize], true) {
+                    marked.push(h);
+                }
+            }
+        }
+        bounds.push(self.order.len());
+        bounds
+    }
+
+    /// Shares each stage's group updates among `threads`: CUBA groups with
+    /// every constant shared (merged runs of one population) that hold
+    /// more than half a thread's share of their stage are cut in
+    /// `threads` pieces, and each stage is then cut into runs of the order
+    /// about equal in neurons. A cut group updates its neurons as before,
+    /// and its spikes come out in the same order.
+    pub(super) fn share_updates(&mut self, threads: usize) {
+        let mut big = vec![false; self.groups.len()];
+        for w in self.stages.windows(2) {
+            let run = &self.order[w[0]..w[1]];
+            let total: usize = run.iter().map(|&gi| self.groups[gi].count).sum();
+            for &gi in run {
+                let g = &self.groups[gi];
+                big[gi] = g.count * threads * 2 > total
+                    && g.count >= threads
+                    && g.cuba.as_ref().is_some_and(|c| c.uniform())
+                    && !g.graded_in
+                    && !g.sends_changes;
+            }
+        }
         let old = std::mem::take(&mut self.groups);
         let mut groups: Vec<GroupRun> = Vec::with_capacity(old.len() + threads);
         // Old group index → its pieces' indices.
         let mut pieces: Vec<std::ops::Range<usize>> = Vec::with_capacity(old.len());
-        for mut g in old {
+        for (gi, mut g) in old.into_iter().enumerate() {
             let start = groups.len();
-            let cuts: Vec<usize> =
-                if g.cuba.as_ref().is_some_and(|c| c.uniform()) && !g.graded_in && !g.sends_changes
-                {
-                    bounds
-                        .iter()
-                        .map(|&b| b as usize)
-                        .filter(|&b| b > g.first && b < g.first + g.count)
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-            for &b in cuts.iter().rev() {
-                let at = b - g.first;
-                let tail = split_cuba(&mut g, at);
-                groups.push(tail);
+            if big[gi] {
+                let (first, count) = (g.first, g.count);
+                for k in (1..threads).rev() {
+                    let at = first + k * count / threads;
+                    let tail = split_cuba(&mut g, at - first);
+                    groups.push(tail);
+                }
             }
             groups.push(g);
             groups[start..].reverse();
@@ -185,18 +245,26 @@ impl Engine {
             self.group_of[g.first..g.first + g.count].fill(gi as u32);
         }
         self.groups = groups;
-        // Runs of the order, about equal in neurons.
-        let total: usize = self.order.iter().map(|&gi| self.groups[gi].count).sum();
-        let mut split = vec![0];
-        let mut sum = 0;
-        for (oi, &gi) in self.order.iter().enumerate() {
-            sum += self.groups[gi].count;
-            if split.len() < threads && sum * threads >= total * split.len() {
-                split.push(oi + 1);
-            }
-        }
-        split.resize(threads + 1, self.order.len());
-        self.update_split = split;
+        self.stages = self.stages();
+        // Each stage in runs of the order, about equal in neurons.
+        self.update_split = self
+            .stages
+            .windows(2)
+            .map(|w| {
+                let run = &self.order[w[0]..w[1]];
+                let total: usize = run.iter().map(|&gi| self.groups[gi].count).sum();
+                let mut split = vec![w[0]];
+                let mut sum = 0;
+                for (oi, &gi) in run.iter().enumerate() {
+                    sum += self.groups[gi].count;
+                    if split.len() < threads && sum * threads >= total * split.len() {
+                        split.push(w[0] + oi + 1);
+                    }
+                }
+                split.resize(threads + 1, w[1]);
+                (total, split)
+            })
+            .collect();
         self.lanes = vec![Lane::default(); threads];
     }
 
