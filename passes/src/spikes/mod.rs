@@ -509,10 +509,7 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
             continue;
         };
         let size = p.size;
-        let base = g
-            .name(pop)
-            .map(str::to_string)
-            .unwrap_or_else(|| g.label(pop));
+        let base = base_name(g, pop);
         match code {
             Code::LowPass { a, q } => {
                 let lo = match p.model.act() {
@@ -656,10 +653,7 @@ fn split_low_pass(g: &mut Graph, cx: &mut PassCx) {
             continue;
         }
         let size = p.size;
-        let base = g
-            .name(pop)
-            .map(str::to_string)
-            .unwrap_or_else(|| g.label(pop));
+        let base = base_name(g, pop);
         let act = population(
             g,
             size,
@@ -813,10 +807,7 @@ fn decode_outputs(g: &mut Graph, codes: &std::collections::HashMap<NodeId, Code>
             _ => continue,
         };
         let size = g.shape(pop).len();
-        let base = g
-            .name(pop)
-            .map(str::to_string)
-            .unwrap_or_else(|| g.label(pop));
+        let base = base_name(g, pop);
         let dec = population(
             g,
             size,
@@ -830,4 +821,12 @@ fn decode_outputs(g: &mut Graph, codes: &std::collections::HashMap<NodeId, Code>
         g.push_arg(dec, p);
         g.set_arg(out, 0, dec);
     }
+}
+
+/// The name new populations derived from `pop` start with: its own, or
+/// its label.
+fn base_name(g: &Graph, pop: NodeId) -> String {
+    g.name(pop)
+        .map(str::to_string)
+        .unwrap_or_else(|| g.label(pop))
 }
