@@ -151,6 +151,7 @@ impl Cuba {
     }
 
     /// Whether every constant is shared by the whole group.
+    #[cfg(test)]
     pub(super) fn uniform(&self) -> bool {
         self.vectorised() && self.mask_bias == 0
     }

@@ -140,8 +140,9 @@ struct GroupRun {
 
 /// Joins groups that follow each other in the update order and in neuron
 /// numbering when they are chunks of one population on consecutive cores,
-/// uniform CUBA neurons with the same constants and spike input only: one
-/// loop then updates them all (a population's chunks cannot read each
+/// CUBA neurons with the same constants (but for the bias, which becomes
+/// one per neuron if the chunks' differ) and spike input only: one loop
+/// then updates them all (a population's chunks cannot read each
 /// other's spikes of the same step, since a same-step cycle is refused).
 /// Returns the groups and the order over them.
 fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<usize>) {
@@ -156,10 +157,10 @@ fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<u
             && !b.graded_in
             && !a.sends_changes
             && !b.sends_changes
-            && x.uniform()
-            && y.uniform()
-            && (x.keep_u[0], x.keep_v[0], x.bias[0], x.vth[0], x.vmin)
-                == (y.keep_u[0], y.keep_v[0], y.bias[0], y.vth[0], y.vmin)
+            && x.vectorised()
+            && y.vectorised()
+            && (x.keep_u[0], x.keep_v[0], x.vth[0], x.vmin)
+                == (y.keep_u[0], y.keep_v[0], y.vth[0], y.vmin)
             && (x.refractory, x.reset_subtract, x.spiking)
                 == (y.refractory, y.reset_subtract, y.spiking)
     }
@@ -172,9 +173,25 @@ fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<u
         };
         match merged.last_mut() {
             Some(last) if joinable(last, &g) => {
+                let counts = (last.count, g.count);
                 last.count += g.count;
                 last.overflow.add(g.overflow);
                 if let (Some(x), Some(y)) = (&mut last.cuba, g.cuba) {
+                    // One bias for all while they agree, else one each.
+                    let shared = x.mask_bias == 0 && y.mask_bias == 0;
+                    if !(shared && x.bias[0] == y.bias[0]) {
+                        let each = |c: &Cuba, n: usize| {
+                            if c.mask_bias == 0 {
+                                vec![c.bias[0]; n]
+                            } else {
+                                c.bias.clone()
+                            }
+                        };
+                        let mut bias = each(x, counts.0);
+                        bias.extend(each(&y, counts.1));
+                        x.bias = bias;
+                        x.mask_bias = usize::MAX;
+                    }
                     x.overflow.add(y.overflow);
                     x.u.extend(y.u);
                     x.v.extend(y.v);

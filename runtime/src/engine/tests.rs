@@ -1200,6 +1200,72 @@ fn threads_share_delivery_without_changing_a_bit() {
     }
 }
 
+/// Two chunks of one population whose biases differ join into one group
+/// with a bias per neuron (one loop a tick), and give the same spikes and
+/// voltages as two groups; cut again for two threads, the same too.
+#[test]
+fn chunks_with_different_biases_join_with_a_bias_per_neuron() {
+    let n = 40u32;
+    let mut syn: Vec<(u32, u32, i32, u8, u8)> = vec![(0, 0, 192, 1, 0), (1, 20, 192, 1, 0)];
+    for i in 0..n {
+        syn.push((2 + i, (i + 3) % n, 64, 1, 0));
+    }
+    let routes: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(0, 2 + i)]).collect();
+    let input: Vec<Vec<f32>> = (0..80)
+        .map(|t| vec![(t % 5 == 0) as u8 as f32, (t % 7 == 0) as u8 as f32])
+        .collect();
+    // Chunk 0..20 with bias 3 (a shared one), 20..40 with 1, 2, 3, 1, ...
+    let chunks = |names: [&str; 2]| {
+        let mut c = config(
+            "loihi",
+            "lif",
+            n,
+            Params::Loihi(loihi(n as usize, 2047, 512, 4)),
+            &syn,
+            2,
+            routes.clone(),
+        );
+        let g = c.cores[0].0.groups[0].clone();
+        let chunk = |k: usize| {
+            let mut p = loihi((n / 2) as usize, 2047, 512, 4);
+            p.bias_mant = (0..n / 2)
+                .map(|j| if k == 0 { 3 } else { 1 + j as i16 % 3 })
+                .collect();
+            Group {
+                population: names[k].into(),
+                first: k as u32 * n / 2,
+                count: n / 2,
+                params: Params::Loihi(p),
+                ..g.clone()
+            }
+        };
+        c.cores[0].0.groups = vec![chunk(0), chunk(1)];
+        c.manifest.order = vec![(0, 0), (0, 1)];
+        c
+    };
+    let run = |c: Config, threads: usize| {
+        let mut e = Engine::new(c);
+        e.set_threads(threads);
+        e.par_work = 0;
+        let biases = e
+            .groups
+            .iter()
+            .map(|g| g.cuba.as_ref().map_or(0, |c| c.bias.len()));
+        let shape: Vec<(usize, usize)> = e.groups.iter().map(|g| g.count).zip(biases).collect();
+        let x = input.clone();
+        (e.run(80, &move |t| vec![x[t].clone()]), shape)
+    };
+    let (two, shape) = run(chunks(["a", "b"]), 1);
+    assert_eq!(shape, [(20, 1), (20, 20)]);
+    assert!(two[0].1.iter().flatten().sum::<f32>() > 20.0);
+    let (one, shape) = run(chunks(["p", "p"]), 1);
+    assert_eq!(shape, [(40, 40)]);
+    assert_eq!(one, two);
+    let (cut, shape) = run(chunks(["p", "p"]), 2);
+    assert_eq!(shape, [(20, 20), (20, 20)]);
+    assert_eq!(cut, two);
+}
+
 /// A synapse of delay 0 is read in the same tick: the stage of its source
 /// ends before the group of its target, if that comes later in the
 /// order. Group by group, staged, and staged on threads (where the Loihi

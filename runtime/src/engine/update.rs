@@ -174,7 +174,8 @@ impl Engine {
     }
 
     /// Shares each stage's group updates among `threads`: CUBA groups with
-    /// every constant shared (merged runs of one population) that hold
+    /// every constant but the bias shared (merged runs of one population)
+    /// that hold
     /// more than half a thread's share of their stage are cut in
     /// `threads` pieces, and each stage is then cut into runs of the order
     /// about equal in neurons. A cut group updates its neurons as before,
@@ -188,7 +189,7 @@ impl Engine {
                 let g = &self.groups[gi];
                 big[gi] = g.count * threads * 2 > total
                     && g.count >= threads
-                    && g.cuba.as_ref().is_some_and(|c| c.uniform())
+                    && g.cuba.as_ref().is_some_and(|c| c.vectorised())
                     && !g.graded_in
                     && !g.sends_changes;
             }
@@ -527,8 +528,8 @@ impl Engine {
     }
 }
 
-/// Cuts a uniform CUBA group after its first `at` neurons; returns the rest
-/// (whose constants are the same, and whose runs the caller sets).
+/// Cuts a CUBA group whose constants but the bias are shared after its
+/// first `at` neurons; returns the rest (whose runs the caller sets).
 fn split_cuba(g: &mut GroupRun, at: usize) -> GroupRun {
     let Some(c) = g.cuba.as_mut() else {
         unreachable!("only CUBA groups are cut");
@@ -536,7 +537,11 @@ fn split_cuba(g: &mut GroupRun, at: usize) -> GroupRun {
     let cuba = Cuba {
         keep_u: c.keep_u.clone(),
         keep_v: c.keep_v.clone(),
-        bias: c.bias.clone(),
+        bias: if c.mask_bias == 0 {
+            c.bias.clone()
+        } else {
+            c.bias.split_off(at)
+        },
         vth: c.vth.clone(),
         mask_u: c.mask_u,
         mask_v: c.mask_v,
