@@ -1810,31 +1810,9 @@ impl Engine {
             .collect()
     }
 
-    /// Runs `steps` steps; `input(t)` gives each input's row. Returns each
-    /// output as one `[steps, width]` array, row after row: (name, width,
-    /// values).
-    pub fn run_flat(
-        &mut self,
-        steps: usize,
-        input: &dyn Fn(usize) -> Vec<Vec<f32>>,
-    ) -> Vec<(String, usize, Vec<f32>)> {
-        let mut out: Vec<Vec<f32>> = self
-            .config
-            .manifest
-            .outputs
-            .iter()
-            .map(|o| vec![0.0; steps * o.neurons.len()])
-            .collect();
-        self.run_into(steps, input, &mut out);
-        let outputs = self.config.manifest.outputs.iter();
-        outputs
-            .zip(out)
-            .map(|(o, values)| (o.name.clone(), o.neurons.len(), values))
-            .collect()
-    }
-
-    /// [`Engine::run_flat`] into `out`: one zeroed `[steps, width]` array
-    /// per output. A spike raster is written only where there are spikes.
+    /// Runs `steps` steps; `input(t)` gives each input's row. Records each
+    /// output into `out`: one zeroed `[steps, width]` array per output,
+    /// row after row. A spike raster is written only where there are spikes.
     pub fn run_into(
         &mut self,
         steps: usize,

@@ -87,6 +87,26 @@ fn config(
     }
 }
 
+/// Splits the one group of `c` into two halves, updated in order: half
+/// `k` is population `name(k).0` with parameters `name(k).1`.
+fn two_halves(c: &mut Config, half: impl Fn(usize) -> (&'static str, LoihiGroup)) {
+    let g = c.cores[0].0.groups[0].clone();
+    let n = g.count / 2;
+    c.cores[0].0.groups = (0..2)
+        .map(|k| {
+            let (name, p) = half(k);
+            Group {
+                population: name.into(),
+                first: k as u32 * n,
+                count: n,
+                params: Params::Loihi(p),
+                ..g.clone()
+            }
+        })
+        .collect();
+    c.manifest.order = vec![(0, 0), (0, 1)];
+}
+
 fn loihi(n: usize, du: u16, dv: u16, vth: u32) -> LoihiGroup {
     LoihiGroup {
         du: vec![du; n],
@@ -1191,10 +1211,9 @@ fn threads_share_delivery_without_changing_a_bit() {
         // only where there are spikes, and the voltages.
         let c = config(backend, "lif", n, params.clone(), &syn, 8, routes.clone());
         let x = input.clone();
-        let flat = Engine::new(c).run_flat(120, &move |t| vec![x[t].clone()]);
-        assert_eq!(flat.len(), 2);
-        for ((name, width, values), (name1, rows)) in flat.iter().zip(&one) {
-            assert_eq!((name, *width), (name1, n as usize));
+        let mut flat = vec![vec![0.0; 120 * n as usize]; 2];
+        Engine::new(c).run_into(120, &move |t| vec![x[t].clone()], &mut flat);
+        for (values, (name, rows)) in flat.iter().zip(&one) {
             assert_eq!(values, &rows.concat(), "{backend}: {name}");
         }
     }
@@ -1215,7 +1234,7 @@ fn chunks_with_different_biases_join_with_a_bias_per_neuron() {
         .map(|t| vec![(t % 5 == 0) as u8 as f32, (t % 7 == 0) as u8 as f32])
         .collect();
     // Chunk 0..20 with bias 3 (a shared one), 20..40 with 1, 2, 3, 1, ...
-    let chunks = |names: [&str; 2]| {
+    let chunks = |names: [&'static str; 2]| {
         let mut c = config(
             "loihi",
             "lif",
@@ -1225,22 +1244,13 @@ fn chunks_with_different_biases_join_with_a_bias_per_neuron() {
             2,
             routes.clone(),
         );
-        let g = c.cores[0].0.groups[0].clone();
-        let chunk = |k: usize| {
+        two_halves(&mut c, |k| {
             let mut p = loihi((n / 2) as usize, 2047, 512, 4);
             p.bias_mant = (0..n / 2)
                 .map(|j| if k == 0 { 3 } else { 1 + j as i16 % 3 })
                 .collect();
-            Group {
-                population: names[k].into(),
-                first: k as u32 * n / 2,
-                count: n / 2,
-                params: Params::Loihi(p),
-                ..g.clone()
-            }
-        };
-        c.cores[0].0.groups = vec![chunk(0), chunk(1)];
-        c.manifest.order = vec![(0, 0), (0, 1)];
+            (names[k], p)
+        });
         c
     };
     let run = |c: Config, threads: usize| {
@@ -1290,18 +1300,11 @@ fn a_synapse_of_delay_0_ends_a_stage_before_its_target_group() {
     let input: Vec<Vec<f32>> = (0..60)
         .map(|t| vec![(t % 3 == 0) as u8 as f32, (t % 4 == 0) as u8 as f32])
         .collect();
+    // Groups a (0..20) and b (20..40), in that order.
     let two = |c: &mut Config| {
-        // Groups a (0..20) and b (20..40), in that order.
-        let g = c.cores[0].0.groups[0].clone();
-        let half = |first: u32| Group {
-            population: if first == 0 { "a" } else { "b" }.into(),
-            first,
-            count: n / 2,
-            params: Params::Loihi(loihi((n / 2) as usize, 2047, 512, 2)),
-            ..g.clone()
-        };
-        c.cores[0].0.groups = vec![half(0), half(n / 2)];
-        c.manifest.order = vec![(0, 0), (0, 1)];
+        two_halves(c, |k| {
+            (["a", "b"][k], loihi((n / 2) as usize, 2047, 512, 2))
+        });
     };
     let mut c = config(
         "loihi",
