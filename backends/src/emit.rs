@@ -353,6 +353,7 @@ pub fn emit(
                         ProbeVar::V => Readout::Voltage,
                         ProbeVar::I => Readout::Current,
                         ProbeVar::B => Readout::Adaptation,
+                        ProbeVar::Dv => Readout::VoltageChange,
                     },
                 ),
                 None => continue,

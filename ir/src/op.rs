@@ -303,7 +303,14 @@ impl ModelKind {
         matches!(self, ModelKind::Lif | ModelKind::If | ModelKind::Alif)
     }
 
-    /// The state variables a `Probe` may read.
+    /// Whether a `Probe` of `var` reads something of this model: its
+    /// state variables ([`ModelKind::probes`]) and, for a leaky integrator,
+    /// the change of its voltage over a step.
+    pub fn reads(self, var: ProbeVar) -> bool {
+        self.probes().contains(&var) || (var == ProbeVar::Dv && self == ModelKind::Li)
+    }
+
+    /// The state variables a `Probe` may read in the language.
     pub fn probes(self) -> &'static [ProbeVar] {
         match self {
             ModelKind::Lif | ModelKind::Li => &[ProbeVar::V, ProbeVar::I],
@@ -536,6 +543,11 @@ pub enum ProbeVar {
     I,
     /// Adaptation variable.
     B,
+    /// The membrane potential's change over the last model step (`v` now
+    /// minus `v` at the end of the step before). Not written in the
+    /// language: `spike_codes` reads a memoryless readout this way on
+    /// TrueNorth, where it becomes an integrator without leak.
+    Dv,
 }
 
 impl ProbeVar {
@@ -544,6 +556,7 @@ impl ProbeVar {
             ProbeVar::V => "v",
             ProbeVar::I => "i",
             ProbeVar::B => "b",
+            ProbeVar::Dv => "dv",
         }
     }
 
@@ -552,6 +565,7 @@ impl ProbeVar {
             "v" => Some(ProbeVar::V),
             "i" => Some(ProbeVar::I),
             "b" => Some(ProbeVar::B),
+            "dv" => Some(ProbeVar::Dv),
             _ => None,
         }
     }

@@ -180,7 +180,7 @@ impl Verifier<'_> {
                     }
                 }
                 Op::Probe(var) => match g.op(args[0]) {
-                    Op::Population(p) if p.model.kind().probes().contains(var) => {}
+                    Op::Population(p) if p.model.kind().reads(*var) => {}
                     Op::Population(p) => self.err(
                         n,
                         format!(

@@ -85,6 +85,10 @@ pub enum Readout {
     Current,
     /// The adaptation variable of an adaptive neuron times `scale`.
     Adaptation,
+    /// The membrane voltage's change over the step (its value at the step's
+    /// last tick minus that at the last tick of the step before) times
+    /// `scale`: a memoryless readout run as an integrator without leak.
+    VoltageChange,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

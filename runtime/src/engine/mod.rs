@@ -728,6 +728,9 @@ pub struct Engine {
     core_off: Vec<usize>,
     /// Each output's neurons, as engine indices (in its order).
     out_neurons: Vec<Vec<u32>>,
+    /// Per output that reads [`Readout::VoltageChange`]: its neurons'
+    /// voltages at the end of the last step (empty for other outputs).
+    out_marks: Vec<Vec<f64>>,
     neurons: usize,
     slots: usize,
     /// Start of the ring-buffer slot of each delay at the current step.
@@ -1182,6 +1185,7 @@ impl Engine {
                         .collect()
                 })
                 .collect(),
+            out_marks: Vec::new(),
             core_off,
             neurons,
             slots,
@@ -1249,6 +1253,7 @@ impl Engine {
             config,
         };
         e.stages = e.stages();
+        e.out_marks = vec![Vec::new(); e.config.manifest.outputs.len()];
         e
     }
 
@@ -1644,10 +1649,37 @@ impl Engine {
     /// Runs one model step (its ticks) with one row per input (each of
     /// the input's size).
     pub fn step(&mut self, rows: &[&[f32]]) {
+        self.mark_voltages();
         for _ in 0..self.config.manifest.ticks_per_step.max(1) {
             self.tick(rows);
         }
         self.stats.steps += 1;
+    }
+
+    /// Keeps the voltages that outputs read the change of, before a step.
+    fn mark_voltages(&mut self) {
+        for (oi, o) in self.config.manifest.outputs.iter().enumerate() {
+            if o.read != Readout::VoltageChange {
+                continue;
+            }
+            let v: Vec<f64> = self.out_neurons[oi]
+                .iter()
+                .map(|&i| self.variable(i as usize, Readout::Voltage))
+                .collect();
+            self.out_marks[oi] = v;
+        }
+    }
+
+    /// Output `oi`'s `k`-th element (neuron `i`) as it reads `read`, in
+    /// units of the neuron's state.
+    fn read_one(&self, oi: usize, k: usize, i: usize, read: Readout) -> f64 {
+        match read {
+            Readout::VoltageChange => {
+                self.variable(i, Readout::Voltage)
+                    - self.out_marks[oi].get(k).copied().unwrap_or(0.0)
+            }
+            _ => self.variable(i, read),
+        }
     }
 
     /// One tick of the chip.
@@ -1792,7 +1824,8 @@ impl Engine {
             .outputs
             .iter()
             .zip(&self.out_neurons)
-            .map(|(o, idx)| {
+            .enumerate()
+            .map(|(oi, (o, idx))| {
                 let row = match o.read {
                     // Spike rasters (most outputs): one gather.
                     Readout::Spikes => idx
@@ -1802,7 +1835,10 @@ impl Engine {
                     read => idx
                         .iter()
                         .zip(&o.scale)
-                        .map(|(&i, &s)| (self.variable(i as usize, read) * s as f64) as f32)
+                        .enumerate()
+                        .map(|(k, (&i, &s))| {
+                            (self.read_one(oi, k, i as usize, read) * s as f64) as f32
+                        })
                         .collect(),
                 };
                 (o.name.clone(), row)
@@ -1824,7 +1860,7 @@ impl Engine {
             let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
             self.step(&refs);
             let outputs = self.config.manifest.outputs.iter().zip(&self.out_neurons);
-            for ((o, idx), values) in outputs.zip(out.iter_mut()) {
+            for (oi, ((o, idx), values)) in outputs.zip(out.iter_mut()).enumerate() {
                 let width = idx.len();
                 let row = &mut values[t * width..(t + 1) * width];
                 match o.read {
@@ -1836,8 +1872,9 @@ impl Engine {
                         }
                     }
                     read => {
-                        for ((x, &i), &s) in row.iter_mut().zip(idx).zip(&o.scale) {
-                            *x = (self.variable(i as usize, read) * s as f64) as f32;
+                        for (k, ((x, &i), &s)) in row.iter_mut().zip(idx).zip(&o.scale).enumerate()
+                        {
+                            *x = (self.read_one(oi, k, i as usize, read) * s as f64) as f32;
                         }
                     }
                 }

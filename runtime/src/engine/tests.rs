@@ -1354,3 +1354,37 @@ fn a_synapse_of_delay_0_ends_a_stage_before_its_target_group() {
     two(&mut c);
     assert_eq!(Engine::new(c).stages, [0, 2]);
 }
+
+#[test]
+fn a_voltage_change_readout_gives_what_each_step_added() {
+    // A TrueNorth integrator (s0 = 3, λ = 1, thresholds out of reach), 4
+    // ticks a step, the input rate-coded: 1 spikes every tick, 0.5 every
+    // second (the encoder's remainder reaches 1 on a step's ticks 2 and 4),
+    // 0 never. An input spike lands in its own tick (delay 0), so a tick
+    // adds 3 + 1 with a spike and 1 without:
+    //   step 0 (x = 1):   4 + 4 + 4 + 4 → V = 16, change 16
+    //   step 1 (x = 0.5): 1 + 4 + 1 + 4 → V = 26, change 10
+    //   step 2 (x = 0):   1 + 1 + 1 + 1 → V = 30, change 4
+    //   step 3 (x = 1):   4 + 4 + 4 + 4 → V = 46, change 16
+    let mut p = tn(2, false, 3, 1 << 18, 1 << 18);
+    if let Params::TrueNorth(t) = &mut p {
+        t.leak = vec![1];
+    }
+    let mut c = config("truenorth", "li", 1, p, &[(0, 0, 1, 0, 0)], 1, vec![vec![]]);
+    c.manifest.ticks_per_step = 4;
+    let mut dv = c.manifest.outputs[1].clone();
+    dv.name = "dv".into();
+    dv.read = Readout::VoltageChange;
+    c.manifest.outputs.push(dv);
+    let mut e = Engine::new(c);
+    let input = [1.0, 0.5, 0.0, 1.0];
+    let out = e.run(4, &|t| vec![vec![input[t]]]);
+    let column = |k: usize| -> Vec<f32> { out[k].1.iter().map(|r| r[0]).collect() };
+    assert_eq!(column(1), vec![16.0, 26.0, 30.0, 46.0]);
+    assert_eq!(column(2), vec![16.0, 10.0, 4.0, 16.0]);
+    // `run_into` records the same.
+    let mut e = Engine::new(e.config().clone());
+    let mut rec = vec![vec![0.0f32; 4]; 3];
+    e.run_into(4, &|t| vec![vec![input[t]]], &mut rec);
+    assert_eq!(rec[2], vec![16.0, 10.0, 4.0, 16.0]);
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use snn_ir::tensor::Values;
-use snn_ir::{Const, Delay, Graph, NodeId, Op, Projection, UnaryFn};
+use snn_ir::{Const, Delay, Graph, NodeId, Op, ProbeVar, Projection, UnaryFn};
 
 use super::error::SimError;
 use super::neuron::Population;
@@ -255,6 +255,9 @@ impl<'g> Builder<'g> {
                             self.invalid(n, "probe of something that is not a population".into())
                         );
                     };
+                    if *var == ProbeVar::Dv {
+                        populations[p].mark_steps();
+                    }
                     Instr::Probe { p, var: *var, dst }
                 }
                 Op::Output { .. } => Instr::Copy {

@@ -419,6 +419,12 @@ impl Simulator {
         for s in states.iter_mut() {
             mem::swap(&mut values[s.slot], &mut s.pending);
         }
+        // The last tick of a model step.
+        if (t + 1) % self.ticks.max(1) == 0 {
+            for p in populations.iter_mut() {
+                p.end_step();
+            }
+        }
         self.t += 1;
     }
 }
@@ -494,6 +500,11 @@ fn exec(
                 populations[p].step(input, &mut out);
             }
         }
+        Instr::Probe {
+            p,
+            var: ProbeVar::Dv,
+            ..
+        } => populations[p].change(&mut out),
         Instr::Probe { p, var, .. } => match populations[p].var(var) {
             Some(v) if v.len() == out.len() => out.copy_from_slice(v),
             _ => out.fill(0.0),

@@ -416,6 +416,10 @@ pub(super) struct Population {
     /// When observing (calibration): the largest magnitudes seen so far of
     /// the population's registers and of what it sends.
     peak: Option<Peak>,
+    /// When a probe reads the voltage's change over a step
+    /// ([`ProbeVar::Dv`]): the voltage at the end of the last step (empty
+    /// before the first, when every voltage is 0).
+    mark: Option<Vec<f32>>,
 }
 
 /// The largest magnitudes a population reached: `state` over its registers
@@ -499,7 +503,39 @@ impl Population {
                 v: zeros(),
             }),
         };
-        Ok(Population { kind, peak: None })
+        Ok(Population {
+            kind,
+            peak: None,
+            mark: None,
+        })
+    }
+
+    /// Keeps the voltage at each step's end from now on, for
+    /// [`Population::change`].
+    pub(super) fn mark_steps(&mut self) {
+        self.mark.get_or_insert_with(Vec::new);
+    }
+
+    /// At a model step's end: keeps the voltage, if a probe reads its
+    /// change.
+    pub(super) fn end_step(&mut self) {
+        if let (Some(mark), Kind::Li(l)) = (&mut self.mark, &self.kind) {
+            mark.clear();
+            mark.extend_from_slice(&l.v);
+        }
+    }
+
+    /// The voltage's change since the last step's end into `out` (zeros
+    /// for a model without the change).
+    pub(super) fn change(&self, out: &mut [f32]) {
+        match (&self.kind, &self.mark) {
+            (Kind::Li(l), Some(mark)) if l.v.len() == out.len() => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = l.v[j] - mark.get(j).copied().unwrap_or(0.0);
+                }
+            }
+            _ => out.fill(0.0),
+        }
     }
 
     /// Starts (or stops) recording [`Peak`]s.

@@ -503,3 +503,32 @@ fn activity_is_the_share_of_steps_each_neuron_fires() {
     let act = sim.activity(&inputs, 4, &[p]).expect("runs");
     assert_eq!(act, vec![vec![0.5, 0.25, 0.0]]);
 }
+
+#[test]
+fn a_voltage_change_probe_reads_what_a_step_added() {
+    // An integrator without leak (li, alpha_mem = 1, alpha_syn = 0, bias
+    // 0.25), 4 ticks a step, input 1, 0.5, 0, 2 held for each step's ticks:
+    // v adds x + 0.25 a tick, so after each step v = 5, 8, 9, 18 and its
+    // change over the step is 4 (x + 0.25) = 5, 3, 1, 9.
+    let mut n = Net::new();
+    n.g.ticks_per_step = 4;
+    let x = n.input("x", 1);
+    let p = n.pop(
+        ModelKind::Li,
+        1,
+        vec![
+            ("alpha_mem", real(1.0)),
+            ("alpha_syn", real(0.0)),
+            ("bias", real(0.25)),
+        ],
+        &[x],
+    );
+    let v = n.probe(p, ProbeVar::V);
+    let dv = n.probe(p, ProbeVar::Dv);
+    n.output("v", v);
+    n.output("dv", dv);
+    let input: &[&[f32]] = &[&[1.0], &[0.5], &[0.0], &[2.0]];
+    let out = n.run(&[("x", input)], 4);
+    assert_trace(&out, "v", &[5.0, 8.0, 9.0, 18.0]);
+    assert_trace(&out, "dv", &[5.0, 3.0, 1.0, 9.0]);
+}
