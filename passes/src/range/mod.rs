@@ -196,6 +196,7 @@ pub(crate) fn choose(g: &Graph, cx: &mut PassCx) -> Result<Vec<Chosen>, Failed> 
             Some(o) if explicit => {
                 // Never wider than proven; the threshold always fits.
                 let floor = p.bound(&|_| 0.0).state;
+                let floor = if floor.is_finite() { floor } else { 0.0 };
                 let sends = o.sends.min(b.sends);
                 let state = o.state.max(floor).max(sends).min(b.state);
                 let origin = if state < b.state || sends < b.sends {
@@ -207,7 +208,11 @@ pub(crate) fn choose(g: &Graph, cx: &mut PassCx) -> Result<Vec<Chosen>, Failed> 
             }
             _ if !unbounded => (b, RangeOrigin::Proven, None),
             Some(o) => {
+                // What the population reaches with no input (its threshold,
+                // its bias's steady state), unless that grows without end
+                // (a bias integrated without a leak): then what was seen.
                 let floor = p.bound(&|_| 0.0).state;
+                let floor = if floor.is_finite() { floor } else { 0.0 };
                 let state = o.state.max(floor).max(o.sends);
                 let c = observed
                     .as_ref()
