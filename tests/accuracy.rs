@@ -19,8 +19,6 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("adaptive_lstm/model.snn", "truenorth", "E0460"),
     ("alif_srnn/model.snn", "truenorth", "E0460"),
     ("delays/model.snn", "truenorth", "E0460"),
-    ("lprnn/model.snn", "truenorth", "E0460"),
-    ("lprnn/model_3bit.snn", "truenorth", "E0460"),
 ];
 
 /// (model, backend, tolerance): where values travel as spike codes, the
@@ -31,13 +29,19 @@ const REFUSED: &[(&str, &str, &str)] = &[
 /// against 95.6%) only that it still classifies well. The 3-bit
 /// lpRNN loses more on Loihi 1 (measured 90.4% against 94.0%): the code
 /// scales each projection's weights by its sender's spike value and filter,
-/// which moves its 7 trained levels off the chip's power-of-two grid.
+/// which moves its 7 trained levels off the chip's power-of-two grid. The
+/// lpRNNs on TrueNorth, trained without its rules, lose what the rules
+/// cost (measured: 84.8% against 93.2% at 16 levels, with 12 weights of
+/// `h2.act` moved so each neuron reads at most 256 axons; 88.0% against
+/// 94.0% for the 3-bit one at 8 levels).
 const TOLERANCE: &[(&str, &str, f64)] = &[
     ("lprnn/model.snn", "loihi", 0.02),
     ("lprnn/model_3bit.snn", "loihi", 0.045),
     ("elman/model.snn", "loihi", 0.02),
     ("elman/relu.snn", "loihi", 0.02),
     ("elman/model.snn", "truenorth", 0.03),
+    ("lprnn/model.snn", "truenorth", 0.10),
+    ("lprnn/model_3bit.snn", "truenorth", 0.08),
     ("elman/relu.snn", "truenorth", 0.15),
 ];
 

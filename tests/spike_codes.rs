@@ -339,3 +339,37 @@ fn constraints_give_truenorths_rules_for_training() {
     assert_eq!(value(&k8, "activity_levels"), serde_json::json!(9));
     assert!(rules("spinnaker", None).is_none());
 }
+
+/// A memoryless readout `y = 2 h + 0.25` of a spike count `h = clamp(x, 0,
+/// 1)` on TrueNorth, which has no multiplicative leak: `y` becomes an
+/// integrator without leak that adds `2/16` a spike of `h` and `0.25/16` a
+/// tick, and the output reads its change over each step. With x = 0.5, `h`
+/// fires 8 times a step, so a step adds `2·8/16 + 0.25 = 1.25`, the
+/// model's `y`, once the counts arrive within their step (in the first
+/// step, the relays' ticks hold back the last spikes).
+#[test]
+fn a_memoryless_readout_runs_on_truenorth_as_the_change_of_an_integrator() {
+    let src = "timestep 1ms;\ninput x[1];\npopulation h: sigma_delta[1] { act = clamp(0, 1); }\nx -> h { weight = [[1.0]]; }\nconst W: [1, 1] = [[2.0]];\nconst b: [1] = [0.25];\noutput y = W @ h + b;\n";
+    let c = compile("change-tn", src, "truenorth");
+    let g = c.lowered.as_ref().expect("spike codes ran");
+    let probe = g
+        .nodes()
+        .into_iter()
+        .find(|&n| matches!(g.op(n), Op::Probe(snn_ir::ProbeVar::Dv)))
+        .expect("a probe of the change");
+    let readout = g.arg(probe, 0).expect("the readout");
+    let Op::Population(p) = g.op(readout) else {
+        panic!("the probe reads a population")
+    };
+    assert_eq!(p.model.real("alpha_mem"), snn_ir::Const::Scalar(1.0));
+    assert_eq!(
+        c.config.manifest.outputs[0].read,
+        snn_runtime::config::Readout::VoltageChange
+    );
+    let (ys, h) = run(&c, &[0.5; 8], "h");
+    assert_eq!(h[1..], [8; 7], "h: {h:?}");
+    for (t, y) in ys.iter().enumerate().skip(1) {
+        assert!((y - 1.25).abs() < 1e-3, "step {t}: {ys:?}");
+    }
+    assert!(ys[0] < 1.25, "{ys:?}");
+}

@@ -129,7 +129,16 @@ pub(crate) struct Found {
 /// The pass: checks what no format can hold, then quantizes each group of
 /// populations with the projections into them, and reports.
 pub fn quantize(g: &mut Graph, cx: &mut PassCx) -> Result<(), Failed> {
-    let user = weight_bits(cx)?;
+    let mut user = weight_bits(cx)?;
+    // On TrueNorth a spike code (`ticks_per_step` > 1) already spent up to
+    // four of the bits on levels through axon types (`spike_codes`); only
+    // more bits than that narrow each type's weight.
+    if matches!(cx.target.weights, WeightFormat::AxonTypes { .. })
+        && g.ticks_per_step > 1
+        && user.is_some_and(|b| b <= 4)
+    {
+        user = None;
+    }
     let family = Family::of(cx.target.weights, user);
     let search = user.is_some();
     let groups = groups(g);

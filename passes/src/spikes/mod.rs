@@ -40,7 +40,10 @@
 //! On TrueNorth, which has no synaptic filter, a low-pass population first
 //! becomes two spike-count ones ([`split_low_pass`]), and the weights into
 //! a spike-count population then take Diehl's 16 levels through four axon
-//! types (see `bits.rs`).
+//! types (`--weight-bits b` below 4: `2^b` levels through `b`; see
+//! `bits.rs`). A memoryless readout there (`alpha_mem = 0`, `alpha_syn =
+//! 0`: a step's value is that step's input) becomes an integrator without
+//! leak that outputs read as its change over the step ([`ProbeVar::Dv`]).
 //!
 //! Errors: a spiking population next to the sigma-delta ones (E0490: its
 //! dynamics would change with the ticks), values below zero or a clamp
@@ -225,9 +228,11 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
     // decay into a linear leak.
     let leak_linear = truenorth && cx.options.approximate_leak;
     let k = cx.options.ticks_per_step.unwrap_or(DEFAULT_TICKS);
-    if truenorth {
-        split_low_pass(g, cx);
-    }
+    let split = if truenorth {
+        split_low_pass(g, cx)
+    } else {
+        Vec::new()
+    };
     // Upper bounds of every sigma-delta population's values.
     let chosen = crate::range::choose(g, cx)?;
     let mut codes: std::collections::HashMap<NodeId, Code> = std::collections::HashMap::new();
@@ -386,6 +391,13 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
         }
         return Err(Failed);
     }
+    // On TrueNorth a memoryless readout (`v = g·I + b` each step) becomes
+    // an integrator without leak whose change over a step is that value.
+    let changes: Vec<NodeId> = if truenorth {
+        memoryless_readouts(g)
+    } else {
+        Vec::new()
+    };
     let code_of = |g: &Graph, n: NodeId| -> Code {
         match g.op(n) {
             Op::Input { .. } => Code::Input,
@@ -451,7 +463,7 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
                     );
                     return Err(Failed);
                 }
-                if alpha >= 1.0 {
+                if alpha >= 1.0 || changes.contains(&pop) {
                     gain / k as f64
                 } else {
                     let at = alpha.max(0.0).powf(1.0 / k as f64);
@@ -477,7 +489,7 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
         {
             let alpha = scalar(g, pop, "alpha_mem");
             let mut model = p.model.clone();
-            let (a_t, bias_factor, syn) = if alpha >= 1.0 {
+            let (a_t, bias_factor, syn) = if alpha >= 1.0 || changes.contains(&pop) {
                 (1.0, 1.0 / k as f64, 0.0)
             } else {
                 let at = alpha.max(0.0).powf(1.0 / k as f64);
@@ -594,10 +606,20 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
             return Err(Failed);
         }
     }
+    for &pop in &changes {
+        read_change(g, pop);
+        table.row(vec![
+            g.label(pop),
+            "integrator, read as its change a step".into(),
+            "-".into(),
+            "-".into(),
+            "a memoryless readout".into(),
+        ]);
+    }
     decode_outputs(g, &codes, k);
     g.ticks_per_step = k;
     if truenorth {
-        bits::sixteen_levels(g, &codes_counts(&codes), cx);
+        bits::spread_levels(g, &codes_counts(&codes), levels(cx), &split, cx);
     }
     cx.report.count("ticks per step", k as u64);
     if !table.rows.is_empty() {
@@ -614,7 +636,10 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
 /// terms lie in `[0, hi]` when `act` does (`relu` or `clamp(0, hi)`; others
 /// are refused below as before), so `P`'s clamp changes nothing and the
 /// pair computes exactly what `P` did. Each becomes Diehl's rate code.
-fn split_low_pass(g: &mut Graph, cx: &mut PassCx) {
+/// Returns the populations `P` (their weights, `α` and `1 − α`, are the
+/// compiler's, and keep 16 levels whatever `--weight-bits` says).
+fn split_low_pass(g: &mut Graph, cx: &mut PassCx) -> Vec<NodeId> {
+    let mut split = Vec::new();
     let mut table = Table::new(
         "low-pass split into spike counts (truenorth)",
         &["population", "alpha", "activation population"],
@@ -704,10 +729,12 @@ fn split_low_pass(g: &mut Graph, cx: &mut PassCx) {
         };
         table.row(vec![g.label(pop), shown, format!("{base}.act")]);
         cx.report.count("low-pass populations split", 1);
+        split.push(pop);
     }
     if !table.rows.is_empty() {
         cx.report.tables.push(table);
     }
+    split
 }
 
 /// A one-to-one projection from `src` with weight `w[i]` into neuron `i`
@@ -742,6 +769,17 @@ fn diagonal(g: &mut Graph, src: NodeId, w: &[f32], d: u32) -> NodeId {
     )
 }
 
+/// TrueNorth's weight levels: 16 through four axon types, or `2^b` through
+/// `b` for `--weight-bits b` below 4 (more bits go to each type's weight,
+/// in `quantize`).
+fn levels(cx: &PassCx) -> bits::Levels {
+    let b = cx
+        .options
+        .weight_bits
+        .map_or(bits::Levels::MOST_BITS, u32::from);
+    bits::Levels::new(b.min(bits::Levels::MOST_BITS))
+}
+
 /// The spike-count populations (for TrueNorth's weight levels).
 fn codes_counts(codes: &std::collections::HashMap<NodeId, Code>) -> Vec<NodeId> {
     let mut v: Vec<NodeId> = codes
@@ -768,6 +806,53 @@ fn rebuild_of(
             _ => None,
         })
         .unwrap_or_else(|| fast_filter(k))
+}
+
+/// The leaky integrators without memory (`alpha_mem = 0`, `alpha_syn =
+/// 0`: the value of a step is that step's input and bias) that only
+/// outputs read, directly or through their `v`.
+fn memoryless_readouts(g: &Graph) -> Vec<NodeId> {
+    let zero = |pop: NodeId, name: &str| {
+        params::values(g, pop, name).is_some_and(|v| {
+            !matches!(v, params::Values::Missing) && v.find(|a| a != 0.0).is_none()
+        })
+    };
+    g.populations()
+        .into_iter()
+        .filter(|&pop| {
+            matches!(g.op(pop), Op::Population(p) if p.model.kind() == ModelKind::Li)
+                && zero(pop, "alpha_mem")
+                && zero(pop, "alpha_syn")
+                && !g.users(pop).is_empty()
+                && g.users(pop).iter().all(|&(u, _)| match g.op(u) {
+                    Op::Output { .. } => true,
+                    Op::Probe(ProbeVar::V) => g
+                        .users(u)
+                        .iter()
+                        .all(|&(o, _)| matches!(g.op(o), Op::Output { .. })),
+                    _ => false,
+                })
+        })
+        .collect()
+}
+
+/// Makes every output of `pop` (a memoryless readout become an integrator)
+/// read the change of its voltage over a step.
+fn read_change(g: &mut Graph, pop: NodeId) {
+    for (u, slot) in g.users(pop) {
+        match g.op(u) {
+            Op::Probe(ProbeVar::V) => g.set_op(u, Op::Probe(ProbeVar::Dv)),
+            Op::Output { .. } => {
+                let probe = g.add(Op::Probe(ProbeVar::Dv), &[pop]);
+                g.set_name(probe, format!("{}.dv", base_name(g, pop)));
+                if let Some(s) = g.span(u) {
+                    g.set_span(probe, s);
+                }
+                g.set_arg(u, slot, probe);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The population an output reads a value of (itself or its `v`).
