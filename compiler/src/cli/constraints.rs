@@ -104,7 +104,7 @@ pub fn rules(name: &str, ticks: Option<u32>) -> Option<Vec<Rule>> {
                 "weight_levels",
                 levels,
                 format!(
-                    "per neuron: w = n · c, n ∈ −{}..{}, one scale c per neuron (row of all its incoming weights together); each input is repeated on {types} axons of types weighted {{1, 2, 4, −8}}·c",
+                    "per neuron: w = n · c, n ∈ −{}..{}, one scale c per neuron (row of all its incoming weights together); each input is repeated on {types} axons of types weighted {{1, 2, 4, −8}}·c (--weight-bits b below 4: 2^b levels on b types)",
                     levels / 2,
                     levels / 2 - 1
                 ),
@@ -175,9 +175,9 @@ pub fn rules(name: &str, ticks: Option<u32>) -> Option<Vec<Rule>> {
         ));
         r.push(rule(
             "low_pass",
-            target.name != "truenorth",
+            true,
             if target.name == "truenorth" {
-                "sigma-delta populations must have alpha = 0 (no synaptic filter carries a low-pass)"
+                "a low-pass (alpha > 0) runs as two spike counts, the activation and alpha of the last count plus 1 − alpha of it (no synaptic filter carries it); a memoryless readout (alpha_mem = 0) as an integrator read by its change a step"
             } else {
                 "a low-pass (alpha > 0) runs as a binary sigma-delta neuron (Boeshertz et al.)"
             },
