@@ -188,12 +188,12 @@ pub fn execute(
     engine.run(steps, &|t| rows_at(input, &sizes, t))
 }
 
-/// [`execute`] into one zeroed `[steps, width]` array per output.
+/// [`execute`] into one recording per output (see [`Engine::run_into`]).
 pub fn execute_into(
     engine: &mut Engine,
     input: &[Vec<Vec<f32>>],
     steps: usize,
-    out: &mut [Vec<f32>],
+    out: &mut [snn_runtime::engine::Recording],
 ) {
     let sizes = input_sizes(engine);
     engine.run_into(steps, &|t| rows_at(input, &sizes, t), out);

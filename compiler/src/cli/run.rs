@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use snn_runtime::config::Config;
-use snn_runtime::engine::Engine;
+use snn_runtime::config::{Config, Readout};
+use snn_runtime::engine::{Engine, Recording};
 
 use super::Outcome;
 pub use super::fidelity::{Agreement, agreement, execute, output_lags};
@@ -111,8 +111,8 @@ fn read_input(config: &Config, path: &Path) -> Result<Vec<Vec<Vec<f32>>>, Report
 
 /// `n` zeros, in memory the system backs with 2 MiB pages where it can:
 /// a long spike raster is touched all over, and one fault per 2 MiB
-/// instead of per 4 KiB took `snnc run` of the user-style CUBA network
-/// (2000 steps, 32 MB of rasters) from ~46 ms to ~26 ms (medians of 12).
+/// instead of per 4 KiB took writing the rasters of the user-style CUBA
+/// network (2000 steps, 32 MB) from ~46 ms to ~26 ms (medians of 12).
 fn zeroed(n: usize) -> Vec<f32> {
     let v = vec![0.0f32; n];
     #[cfg(target_os = "linux")]
@@ -260,15 +260,35 @@ pub fn run(args: Args) -> Outcome {
         .iter()
         .map(|o| (o.name.clone(), o.neurons.len()))
         .collect();
-    let mut values: Vec<Vec<f32>> = names.iter().map(|(_, w)| zeroed(steps * w)).collect();
+    // Value outputs fill a `[steps, width]` array as they run; spike
+    // rasters keep the positions of their ones, laid out when written.
+    let mut records: Vec<Recording> = outputs
+        .iter()
+        .map(|o| match o.read {
+            Readout::Spikes => Recording::Spikes(Vec::new()),
+            _ => Recording::Values(zeroed(steps * o.neurons.len())),
+        })
+        .collect();
     let t = Instant::now();
-    super::fidelity::execute_into(&mut engine, &input, steps, &mut values);
+    super::fidelity::execute_into(&mut engine, &input, steps, &mut records);
     let seconds = t.elapsed().as_secs_f64();
-    let outputs = values.len();
+    let outputs = records.len();
     let out = names
         .into_iter()
-        .zip(values)
-        .map(|((name, width), v)| (name, width, v))
+        .zip(records)
+        .map(|((name, width), r)| {
+            let v = match r {
+                Recording::Values(v) => v,
+                Recording::Spikes(ones) => {
+                    let mut v = zeroed(steps * width);
+                    for p in ones {
+                        v[p as usize] = 1.0;
+                    }
+                    v
+                }
+            };
+            (name, width, v)
+        })
         .collect();
     write(out, steps, &args.output)?;
     eprintln!(

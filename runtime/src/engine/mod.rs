@@ -721,6 +721,16 @@ enum Model {
 /// synapse a spike of that source reaches, with its global target, its
 /// effective weight and its delay, contiguous in memory. Delivering an event
 /// is then one sequential scan; neuron state lives in global arrays.
+/// One output's recording by [`Engine::run_into`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recording {
+    /// `[steps, width]` values, row after row (sized by the caller).
+    Values(Vec<f32>),
+    /// A spike raster as the positions `t · width + k` of its ones, in
+    /// order.
+    Spikes(Vec<u64>),
+}
+
 #[derive(Clone)]
 pub struct Engine {
     config: Config,
@@ -780,6 +790,12 @@ pub struct Engine {
     sent: Vec<f64>,
     /// Neurons of CUBA groups whose `sent` is 1 from the last step.
     marked: Vec<usize>,
+    /// While [`Engine::run_into`] records a spike raster: the neurons that
+    /// sent on the current tick, and each neuron's `(output, element)`
+    /// places (`out_ptr` indexes `out_at` by neuron).
+    fired: Option<Vec<u32>>,
+    out_ptr: Vec<u32>,
+    out_at: Vec<(u32, u32)>,
     /// The group of every neuron (an index into `groups`).
     group_of: Vec<u32>,
     enc: Vec<Vec<f64>>,
@@ -1233,6 +1249,9 @@ impl Engine {
             out_scale,
             sent: vec![0.0; neurons],
             marked: Vec::new(),
+            fired: None,
+            out_ptr: Vec::new(),
+            out_at: Vec::new(),
             group_of,
             enc_overflow: vec![Overflow::default(); enc.len()],
             enc,
@@ -1746,6 +1765,9 @@ impl Engine {
         }
         self.deliver(&inputs);
         self.inputs = inputs;
+        if let Some(f) = &mut self.fired {
+            f.clear();
+        }
         // 2. Neurons, group by group in order; their spikes go out after
         // each stage (`batch_ticks`), or each group.
         for i in self.marked.drain(..) {
@@ -1781,6 +1803,9 @@ impl Engine {
             all
         };
         self.lanes = lanes;
+        if let Some(f) = &mut self.fired {
+            f.extend(events.iter().map(|e| e.0 as u32));
+        }
         self.deliver(&events);
         self.lanes[0].events = events;
         self.lanes[0].events.clear();
@@ -1847,39 +1872,97 @@ impl Engine {
     }
 
     /// Runs `steps` steps; `input(t)` gives each input's row. Records each
-    /// output into `out`: one zeroed `[steps, width]` array per output,
-    /// row after row. A spike raster is written only where there are spikes.
+    /// output into `out` (one [`Recording`] per output, in order): a value
+    /// output into its `[steps, width]` array, row after row; a spike
+    /// raster as the positions of its ones, from the neurons that sent on
+    /// each step's last tick (no scan of the output's neurons).
     pub fn run_into(
         &mut self,
         steps: usize,
         input: &dyn Fn(usize) -> Vec<Vec<f32>>,
-        out: &mut [Vec<f32>],
+        out: &mut [Recording],
     ) {
+        let rasters = self.start_rasters(out);
+        let mut ones: Vec<(u32, u64)> = Vec::new();
         for t in 0..steps {
             let rows = input(t);
             let refs: Vec<&[f32]> = rows.iter().map(|r| r.as_slice()).collect();
             self.step(&refs);
-            let outputs = self.config.manifest.outputs.iter().zip(&self.out_neurons);
-            for (oi, ((o, idx), values)) in outputs.zip(out.iter_mut()).enumerate() {
-                let width = idx.len();
-                let row = &mut values[t * width..(t + 1) * width];
-                match o.read {
-                    Readout::Spikes => {
-                        for (x, &i) in row.iter_mut().zip(idx) {
-                            if self.sent[i as usize] != 0.0 {
-                                *x = 1.0;
-                            }
-                        }
+            if rasters {
+                // The neurons that sent on the step's last tick, to their
+                // places in the rasters, in order.
+                ones.clear();
+                let fired = self.fired.as_deref().unwrap_or(&[]);
+                for &i in fired {
+                    let (a, b) = (self.out_ptr[i as usize], self.out_ptr[i as usize + 1]);
+                    for &(oi, k) in &self.out_at[a as usize..b as usize] {
+                        let width = self.out_neurons[oi as usize].len() as u64;
+                        ones.push((oi, t as u64 * width + k as u64));
                     }
-                    read => {
-                        for (k, ((x, &i), &s)) in row.iter_mut().zip(idx).zip(&o.scale).enumerate()
-                        {
-                            *x = (self.read_one(oi, k, i as usize, read) * s as f64) as f32;
-                        }
+                }
+                ones.sort_unstable();
+                for &(oi, p) in &ones {
+                    if let Recording::Spikes(r) = &mut out[oi as usize] {
+                        r.push(p);
                     }
                 }
             }
+            let outputs = self.config.manifest.outputs.iter().zip(&self.out_neurons);
+            for (oi, ((o, idx), rec)) in outputs.zip(out.iter_mut()).enumerate() {
+                let Recording::Values(values) = rec else {
+                    continue;
+                };
+                let width = idx.len();
+                let row = &mut values[t * width..(t + 1) * width];
+                for (k, ((x, &i), &s)) in row.iter_mut().zip(idx).zip(&o.scale).enumerate() {
+                    *x = match o.read {
+                        Readout::Spikes => f32::from(u8::from(self.sent[i as usize] != 0.0)),
+                        read => (self.read_one(oi, k, i as usize, read) * s as f64) as f32,
+                    };
+                }
+            }
         }
+        self.fired = None;
+    }
+
+    /// Before [`Engine::run_into`]: whether any output records a raster
+    /// of spikes (`Recording::Spikes` of a `Spikes` output), and if so, the
+    /// places each neuron has in them; starts listing each tick's senders.
+    fn start_rasters(&mut self, out: &[Recording]) -> bool {
+        let outputs = &self.config.manifest.outputs;
+        let rasters: Vec<bool> = outputs
+            .iter()
+            .zip(out)
+            .map(|(o, r)| o.read == Readout::Spikes && matches!(r, Recording::Spikes(_)))
+            .collect();
+        if !rasters.contains(&true) {
+            return false;
+        }
+        let mut count = vec![0u32; self.neurons + 1];
+        for (oi, idx) in self.out_neurons.iter().enumerate() {
+            if rasters[oi] {
+                for &i in idx {
+                    count[i as usize + 1] += 1;
+                }
+            }
+        }
+        for i in 0..self.neurons {
+            count[i + 1] += count[i];
+        }
+        let mut at = vec![(0u32, 0u32); count[self.neurons] as usize];
+        let mut next = count.clone();
+        for (oi, idx) in self.out_neurons.iter().enumerate() {
+            if rasters[oi] {
+                for (k, &i) in idx.iter().enumerate() {
+                    at[next[i as usize] as usize] = (oi as u32, k as u32);
+                    next[i as usize] += 1;
+                }
+            }
+        }
+        self.out_ptr = count;
+        self.out_at = at;
+        self.fired = Some(Vec::new());
+        true
     }
 
     /// Runs `steps` steps; `input(t)` gives each input's row.
