@@ -317,6 +317,60 @@ impl Packed {
     }
 }
 
+/// Adds packed synapses `words` (index above `mbits` bits, under `imask`;
+/// a signed mantissa in the low `mbits`) into `ring` from `start`. Apart
+/// from its callers, so that the loop keeps its few values in registers
+/// (inlined, it reloaded them from the stack every synapse).
+#[inline(never)]
+fn add_packed<T: Copy + std::ops::AddAssign + From<i32>>(
+    ring: Raw<T>,
+    words: &[u32],
+    start: usize,
+    mbits: u32,
+    imask: u32,
+) {
+    let tbits = 32 - mbits;
+    for &p in words {
+        ring.add(
+            start + ((p >> mbits) & imask) as usize,
+            T::from((p << tbits) as i32 >> tbits),
+        );
+    }
+}
+
+/// Runs of one delay a fan-out list may have to be delivered run by run.
+const MAX_DELAY_RUNS: usize = 8;
+
+/// Per source whose list (`ptr`, `delay`) has several delays in at most
+/// [`MAX_DELAY_RUNS`] runs: the runs' ends and delays, indexed by the
+/// returned pointers (no runs for the others).
+fn delay_runs(ptr: &[usize], delay: &[u8], uniform: &[u8]) -> (Vec<usize>, Vec<(usize, u8)>) {
+    let mut run_ptr = Vec::with_capacity(ptr.len());
+    let mut runs = Vec::new();
+    run_ptr.push(0);
+    let mut these = Vec::new();
+    for (src, w) in ptr.windows(2).enumerate() {
+        if uniform[src] == u8::MAX {
+            these.clear();
+            for (k, &dk) in (w[0]..w[1]).zip(&delay[w[0]..w[1]]) {
+                match these.last_mut() {
+                    Some((end, d)) if *d == dk => *end = k + 1,
+                    _ => these.push((k + 1, dk)),
+                }
+                if these.len() > MAX_DELAY_RUNS {
+                    break;
+                }
+            }
+            // A delay of u8::MAX marks a synapse of no delay slot.
+            if these.len() <= MAX_DELAY_RUNS && these.iter().all(|&(_, d)| d != u8::MAX) {
+                runs.extend_from_slice(&these);
+            }
+        }
+        run_ptr.push(runs.len());
+    }
+    (run_ptr, runs)
+}
+
 /// Synapses a batch of events, or neurons a stage, must reach before its
 /// delivery or its updates are shared among threads: below it, starting
 /// them costs more than it saves (the user-style CUBA network's stages of
@@ -689,10 +743,7 @@ impl Negative {
         let imask = (1u32 << ibits) - 1;
         let mant = |p: u32| T::from((p << tbits) as i32 >> tbits);
         if uniform != u8::MAX {
-            let start = base[uniform as usize];
-            for &p in &self.words[r] {
-                ring.add(start + ((p >> mbits) & imask) as usize, mant(p));
-            }
+            add_packed(ring, &self.words[r], base[uniform as usize], mbits, imask);
         } else {
             for &p in &self.words[r] {
                 let hi = p >> mbits;
@@ -775,6 +826,13 @@ pub struct Engine {
     fan_graded: Vec<bool>,
     /// Per source: its synapses' delay if they all have the same, else 255.
     fan_uniform: Vec<u8>,
+    /// Sources whose list has several delays in a few runs (in target
+    /// order: the targets of one group share a delay, such as a
+    /// population's synapses to itself and to one updated after it):
+    /// `run_ptr` indexes, per source, `runs`: each run's end in the fan-out
+    /// lists and its delay. Empty for other sources.
+    run_ptr: Vec<usize>,
+    runs: Vec<(usize, u8)>,
     /// Per synapse: whether it is stochastic (TrueNorth; empty when none).
     fan_stoch: Vec<bool>,
     /// Per source: `(core, synapses there)`, for the per-core counts.
@@ -1016,6 +1074,7 @@ impl Engine {
             })
             .collect();
         drop(sources);
+        let (run_ptr, runs) = delay_runs(&fan_ptr, &fan_delay, &fan_uniform);
         // Spikes (unit payloads on non-graded axons) can be summed exactly
         // in `i32` when every such weight is an integer and, for every
         // target, the sum of the magnitudes of all its spike synapses stays
@@ -1240,6 +1299,8 @@ impl Engine {
             fan_delay,
             fan_graded,
             fan_uniform,
+            run_ptr,
+            runs,
             fan_stoch,
             cores_ptr,
             cores_of,
@@ -1426,18 +1487,46 @@ impl Engine {
     }
 
     /// Adds synapses `r` of source `src`'s list, times `payload`, into the
-    /// rings.
+    /// rings: a list of several delays in a few runs run by run, each as a
+    /// list of one delay.
     #[inline(always)]
     fn deliver_part(&self, rings: Rings, src: usize, payload: f64, r: std::ops::Range<usize>) {
+        let uniform = self.fan_uniform[src];
+        let runs = &self.runs[self.run_ptr[src]..self.run_ptr[src + 1]];
+        if uniform != u8::MAX || runs.is_empty() {
+            self.deliver_run(rings, src, payload, r, uniform);
+            return;
+        }
+        let mut at = self.fan_ptr[src];
+        for &(end, delay) in runs {
+            let (lo, hi) = (at.max(r.start), end.min(r.end));
+            if lo < hi {
+                self.deliver_run(rings, src, payload, lo..hi, delay);
+            }
+            at = end;
+        }
+    }
+
+    /// Adds synapses `r` of source `src`'s list, times `payload`, into the
+    /// rings; `uniform`: their one delay, or `u8::MAX` for each its own.
+    #[inline(always)]
+    fn deliver_run(
+        &self,
+        rings: Rings,
+        src: usize,
+        payload: f64,
+        r: std::ops::Range<usize>,
+        uniform: u8,
+    ) {
         let base = &self.base;
         if self.neg.has(src) {
             // Spikes with negative-exponent synapses among theirs.
             let (neg, delay) = (&self.neg, &self.fan_delay);
             if neg.source[src] == NEG_PACKED {
                 if neg.wide {
-                    neg.deliver_packed(rings.neg64, r, self.fan_uniform[src], &self.neg_base);
+                    neg.deliver_packed(rings.neg64, r, uniform, &self.neg_base);
                 } else {
-                    neg.deliver_packed(rings.neg32, r, self.fan_uniform[src], &self.neg_base);
+                    neg.deliver_packed(rings.neg32, r, uniform, &self.neg_base);
                 }
                 return;
             }
@@ -1463,7 +1552,6 @@ impl Engine {
         }
         if self.int_spikes && !self.fan_graded[src] {
             debug_assert_eq!(payload, 1.0);
-            let uniform = self.fan_uniform[src];
             if uniform != u8::MAX {
                 let start = base[uniform as usize];
                 if self.packed.deliver(src, r.clone(), rings, start) {
@@ -1483,7 +1571,6 @@ impl Engine {
             return;
         }
         let (target, weight, delay) = (&self.fan_target, &self.fan_weight, &self.fan_delay);
-        let uniform = self.fan_uniform[src];
         if self.float && !self.fan_graded[src] {
             // SENeCA spikes: bfloat16 weights and sums, in `f32`.
             let ring = rings.fspike;

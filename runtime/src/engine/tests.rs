@@ -1406,3 +1406,58 @@ fn a_voltage_change_readout_gives_what_each_step_added() {
     e.run_into(4, &|t| vec![vec![input[t]]], &mut rec);
     assert_eq!(rec[2], Recording::Values(vec![16.0, 10.0, 4.0, 16.0]));
 }
+
+#[test]
+fn a_list_of_a_few_delays_is_cut_into_runs_of_one() {
+    // Source 0: delays 0, 0, 1, 1 → runs ending at 2 (delay 0), 4 (1).
+    // Source 1: one delay (uniform): no runs. Source 2: 0, 1, 0 → three
+    // runs. Source 3: ten alternating delays → more than MAX_DELAY_RUNS,
+    // none (each synapse then takes its own delay).
+    let mut delay = vec![0, 0, 1, 1, 1, 1, 1, 0, 1, 0];
+    delay.extend((0..10).map(|k| (k % 2) as u8));
+    let ptr = [0, 4, 7, 10, 20];
+    let uniform = [u8::MAX, 1, u8::MAX, u8::MAX];
+    let (run_ptr, runs) = delay_runs(&ptr, &delay, &uniform);
+    assert_eq!(run_ptr, vec![0, 2, 2, 5, 5]);
+    assert_eq!(runs, vec![(2, 0), (4, 1), (8, 0), (9, 1), (10, 0)]);
+}
+
+#[test]
+fn a_spike_to_targets_of_different_delays_lands_at_each() {
+    // A TrueNorth axon reaches neuron 0 at delay 0, neurons 1 and 2 at
+    // delay 2 and neuron 3 at delay 0 again (weights 1, 2, 3, 4; λ = 0,
+    // thresholds out of reach): one input spike at tick 0 adds 1 and 4 to
+    // neurons 0 and 3 at tick 0, and 2 and 3 to neurons 1 and 2 at tick 2;
+    // on two threads, each delivering its half of the targets, the same.
+    let n = 4;
+    let p = Params::TrueNorth(TrueNorthGroup {
+        s: vec![[1, 0, 0, 0], [2, 0, 0, 0], [3, 0, 0, 0], [4, 0, 0, 0]],
+        leak: vec![0; n],
+        leak_reversal: false,
+        alpha: vec![1 << 18; n],
+        beta: vec![1 << 18; n],
+        gamma: 2,
+        reset_value: 0,
+        kappa: false,
+        offset: 0,
+        stochastic: None,
+        delay: vec![1; n],
+    });
+    let syn = [
+        (0, 0, 1, 0, 0),
+        (0, 1, 1, 2, 0),
+        (0, 2, 1, 2, 0),
+        (0, 3, 1, 0, 0),
+    ];
+    let c = config("truenorth", "if", n as u32, p, &syn, 1, vec![vec![]; n]);
+    for threads in [1, 2] {
+        let mut e = Engine::new(c.clone());
+        e.set_threads(threads);
+        let out = e.run(4, &|t| vec![vec![if t == 0 { 1.0 } else { 0.0 }]]);
+        let v: Vec<Vec<f32>> = out[1].1.clone();
+        assert_eq!(v[0], vec![1.0, 0.0, 0.0, 4.0], "{threads} threads");
+        assert_eq!(v[1], vec![1.0, 0.0, 0.0, 4.0], "{threads} threads");
+        assert_eq!(v[2], vec![1.0, 2.0, 3.0, 4.0], "{threads} threads");
+        assert_eq!(v[3], vec![1.0, 2.0, 3.0, 4.0], "{threads} threads");
+    }
+}
