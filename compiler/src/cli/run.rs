@@ -200,7 +200,7 @@ pub fn stats_text(engine: &Engine, seconds: f64) -> String {
         engine.config().manifest.backend
     ));
     out.push_str(&format!(
-        "model time {:.3} s at {} µs per step; simulated in {seconds:.3} s ({:.1} M synaptic events/s)\n",
+        "model time {:.3} s at {} µs per step; simulated in {seconds:.4} s ({:.1} M synaptic events/s)\n",
         s.steps as f64 * engine.config().manifest.timestep_us * 1e-6,
         engine.config().manifest.timestep_us,
         s.synaptic_events as f64 / seconds.max(1e-9) / 1e6
@@ -292,7 +292,7 @@ pub fn run(args: Args) -> Outcome {
         .collect();
     write(out, steps, &args.output)?;
     eprintln!(
-        "ran {steps} steps in {seconds:.3} s; wrote {} output{} to {}",
+        "ran {steps} steps in {seconds:.4} s; wrote {} output{} to {}",
         outputs,
         if outputs == 1 { "" } else { "s" },
         args.output.display()

@@ -173,7 +173,7 @@ impl Cuba {
     /// whole group, zeroed too) shifted by its `k` (see `shift_run`).
     pub(super) fn step_uniform<const P: usize>(
         &mut self,
-        spike: &mut [i32],
+        spike: Option<&mut [i32]>,
         sums: [(&mut [i32], u32); P],
         first: usize,
         fired: &mut Vec<(usize, f64)>,
@@ -190,17 +190,26 @@ impl Cuba {
             refractory: self.refractory,
         };
         let flags = &mut self.flags[..n];
-        let (u, v, refr, spike) = (
-            &mut self.u[..n],
-            &mut self.v[..n],
-            &mut self.refr[..n],
-            &mut spike[..n],
-        );
-        let (wrapped, saturated) = if self.mask_bias == 0 {
-            cuba_uniform::<P, false>(&k, &[], u, v, refr, flags, spike, sums)
+        let (u, v, refr) = (&mut self.u[..n], &mut self.v[..n], &mut self.refr[..n]);
+        // One bias for all, or one per neuron.
+        let bias = if self.mask_bias == 0 {
+            &[]
         } else {
-            let bias = &self.bias[..n];
-            cuba_uniform::<P, true>(&k, bias, u, v, refr, flags, spike, sums)
+            &self.bias[..n]
+        };
+        let (wrapped, saturated) = match (self.mask_bias == 0, spike) {
+            (true, Some(s)) => {
+                cuba_uniform::<P, false, true>(&k, &[], u, v, refr, flags, &mut s[..n], sums)
+            }
+            (false, Some(s)) => {
+                cuba_uniform::<P, true, true>(&k, bias, u, v, refr, flags, &mut s[..n], sums)
+            }
+            (true, None) => {
+                cuba_uniform::<P, false, false>(&k, &[], u, v, refr, flags, &mut [], sums)
+            }
+            (false, None) => {
+                cuba_uniform::<P, true, false>(&k, bias, u, v, refr, flags, &mut [], sums)
+            }
         };
         self.overflow.wrapped += wrapped as u64;
         self.overflow.saturated += saturated as u64;
@@ -232,14 +241,16 @@ pub(super) fn clipped(pre: i64, vmin: i64, spike: bool, subtract: bool) -> bool 
 /// The loop of [`Cuba::step_uniform`], compiled for the baseline and for
 /// wider vector units and picked at run time by the CPU's features.
 /// Returns the currents that wrapped and the voltages that saturated.
-/// With `B`, `bias` holds each neuron's bias instead of `k.bias`.
+/// With `B`, `bias` holds each neuron's bias instead of `k.bias`; without
+/// `S`, no synapse reaches the neurons through the spike ring (`spike` is
+/// empty and not read).
 #[allow(clippy::too_many_arguments)]
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx512dq",
     "x86_64+avx2",
     "x86_64+sse4.1"
 ))]
-fn cuba_uniform<const P: usize, const B: bool>(
+fn cuba_uniform<const P: usize, const B: bool, const S: bool>(
     k: &UniformCuba,
     bias: &[i32],
     u: &mut [i32],
@@ -260,12 +271,8 @@ fn cuba_uniform<const P: usize, const B: bool>(
         (m ^ sign) - sign
     }
     let n = u.len();
-    let (v, refr, flags, spike) = (
-        &mut v[..n],
-        &mut refr[..n],
-        &mut flags[..n],
-        &mut spike[..n],
-    );
+    let (v, refr, flags) = (&mut v[..n], &mut refr[..n], &mut flags[..n]);
+    let spike = if S { &mut spike[..n] } else { &mut [] };
     let mut sums = sums.map(|(s, k)| (&mut s[..n], k));
     let bias = if B { &bias[..n] } else { &[] };
     let vmax = V_MAX as i32;
@@ -276,7 +283,7 @@ fn cuba_uniform<const P: usize, const B: bool>(
         // The true sum fits 32 bits: |du| < 2^23 and the spike ring's
         // bound keeps |spike| ≤ 2^31 − 2^24 (see `Engine::new`). So whether
         // it left 24 bits is one 32-bit compare.
-        let mut input = spike[j];
+        let mut input = if S { std::mem::take(&mut spike[j]) } else { 0 };
         for (s, shift) in sums.iter_mut() {
             input += (std::mem::take(&mut s[j]) >> *shift) << 6;
         }
@@ -284,7 +291,6 @@ fn cuba_uniform<const P: usize, const B: bool>(
         let sum = du + input;
         let uu = sum.wrapping_shl(8) >> 8;
         wrapped += u32::from(uu != sum);
-        spike[j] = 0;
         u[j] = uu;
         let old = v[j];
         let pre = decay(old, k.keep_v) + uu + if B { bias[j] } else { k.bias };

@@ -124,6 +124,10 @@ struct GroupRun {
     /// Whether any graded synapse reaches the group (else its graded
     /// buffers stay zero and are not read).
     graded_in: bool,
+    /// Whether any synapse reaches the group through the spike ring (not
+    /// only the negative-exponent rings; else its slice there stays zero
+    /// and a vectorised CUBA loop does not read it).
+    spikes_in: bool,
     /// Draws for the group's stochastic modes (TrueNorth), in event order.
     rng: Rng,
     /// Leaky integrators that feed other neurons send their voltage as its
@@ -175,6 +179,7 @@ fn merge_runs(groups: Vec<GroupRun>, order: Vec<usize>) -> (Vec<GroupRun>, Vec<u
             Some(last) if joinable(last, &g) => {
                 let counts = (last.count, g.count);
                 last.count += g.count;
+                last.spikes_in |= g.spikes_in;
                 last.overflow.add(g.overflow);
                 if let (Some(x), Some(y)) = (&mut last.cuba, g.cuba) {
                     // One bias for all while they agree, else one each.
@@ -1127,6 +1132,16 @@ impl Engine {
                 }
             }
         }
+        let mut spike_target = vec![false; neurons];
+        for src in 0..fan_graded.len() {
+            if !fan_graded[src] {
+                for k in fan_ptr[src]..fan_ptr[src + 1] {
+                    if !any_shift || fan_shift[k] == 0 {
+                        spike_target[fan_target[k] as usize] = true;
+                    }
+                }
+            }
+        }
         let mut groups = Vec::new();
         let mut group_of = vec![0u32; neurons];
         let mut index: Vec<Vec<usize>> = Vec::new();
@@ -1186,6 +1201,7 @@ impl Engine {
                     state,
                     cuba,
                     graded_in: graded_target[first..first + c].iter().any(|&x| x),
+                    spikes_in: spike_target[first..first + c].iter().any(|&x| x),
                     rng: Rng::new(match &g.params {
                         Params::TrueNorth(p) => p.stochastic.as_ref().map_or(0, |s| s.seed),
                         _ => 0,

@@ -450,7 +450,7 @@ fn the_uniform_cuba_loop_matches_the_general_one_bit_for_bit() {
                 .map(|_| (rng.bits(27) - (1 << 26)) as i32 >> (rng.bits(4) as u32))
                 .collect();
             let mut sa = input.clone();
-            a.step_uniform(&mut sa, [], 0, &mut fa);
+            a.step_uniform(Some(&mut sa), [], 0, &mut fa);
             assert!(sa.iter().all(|&x| x == 0));
             b.step(|j| input[j] as i64, 0, &mut fb);
             assert_eq!((&a.u, &a.v, &a.refr), (&b.u, &b.v, &b.refr));

@@ -299,6 +299,8 @@ impl Engine {
                             u32::from(r.k).min(31),
                         )
                     };
+                    // Runs not fused were shifted into the spike ring.
+                    let spike = (g.spikes_in || !fuse).then_some(spike);
                     match runs {
                         [a] if fuse => cuba.step_uniform(spike, [sums(a)], first, events),
                         [a, b] if fuse => {
@@ -567,6 +569,7 @@ fn split_cuba(g: &mut GroupRun, at: usize) -> GroupRun {
         state: g.state.clone(),
         cuba: Some(cuba),
         graded_in: g.graded_in,
+        spikes_in: g.spikes_in,
         rng: g.rng.clone(),
         sends_changes: g.sends_changes,
         sent: Vec::new(),
