@@ -419,6 +419,20 @@ impl<T: Copy + std::ops::AddAssign> Raw<T> {
         unsafe { *self.ptr.add(i) += x }
     }
 
+    /// A hint that element `i` is wanted soon (nothing if out of bounds).
+    #[inline(always)]
+    fn prefetch(self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if i < self.len {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            // SAFETY: in bounds, and `prefetcht0` is only a hint besides
+            // (see `prefetch`).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(self.ptr.add(i).cast::<i8>()) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
+    }
+
     /// Elements `r` as a slice (bounds checked).
     ///
     /// # Safety
@@ -1480,8 +1494,15 @@ impl Engine {
         for (k, &(src, payload)) in events.iter().enumerate() {
             if let Some(&(ahead, _)) = events.get(k + AHEAD) {
                 self.prefetch_list(ahead, self.share(ahead, part));
+                // Its delay runs and its count, if any.
+                let (a, b) = (self.run_ptr[ahead], self.run_ptr[ahead + 1]);
+                prefetch(&self.runs, a..b.min(a + 1));
+                if count_sources {
+                    rings.sent_by.prefetch(ahead);
+                }
             }
             if let Some(&(ahead, _)) = events.get(k + 2 * AHEAD) {
+                prefetch(&self.run_ptr, ahead..ahead + 2);
                 match part {
                     None => prefetch(&self.fan_ptr, ahead..ahead + 2),
                     Some(p) => {
