@@ -199,21 +199,44 @@ impl Cuba {
         };
         let (wrapped, saturated) = match (self.mask_bias == 0, spike) {
             (true, Some(s)) => {
-                cuba_uniform::<P, false, true>(&k, &[], u, v, refr, flags, &mut s[..n], sums)
+                with_over::<P, false, true>(&k, &[], u, v, refr, flags, &mut s[..n], sums)
             }
             (false, Some(s)) => {
-                cuba_uniform::<P, true, true>(&k, bias, u, v, refr, flags, &mut s[..n], sums)
+                with_over::<P, true, true>(&k, bias, u, v, refr, flags, &mut s[..n], sums)
             }
-            (true, None) => {
-                cuba_uniform::<P, false, false>(&k, &[], u, v, refr, flags, &mut [], sums)
-            }
+            (true, None) => with_over::<P, false, false>(&k, &[], u, v, refr, flags, &mut [], sums),
             (false, None) => {
-                cuba_uniform::<P, true, false>(&k, bias, u, v, refr, flags, &mut [], sums)
+                with_over::<P, true, false>(&k, bias, u, v, refr, flags, &mut [], sums)
             }
         };
         self.overflow.wrapped += wrapped as u64;
         self.overflow.saturated += saturated as u64;
         super::push_flags(flags, first, fired);
+    }
+}
+
+/// [`cuba_uniform`] for a group whose voltages can saturate at the top
+/// (`O`) or cannot: a neuron of a spiking group that resets to zero and
+/// is not refractory fires when its voltage reaches the top (above its
+/// threshold), which takes it back to zero, so only a group that
+/// subtracts, does not spike, or has its threshold at the top counts
+/// saturations there (counting them took a tenth of the loop).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn with_over<const P: usize, const B: bool, const S: bool>(
+    k: &UniformCuba,
+    bias: &[i32],
+    u: &mut [i32],
+    v: &mut [i32],
+    refr: &mut [u32],
+    flags: &mut [u8],
+    spike: &mut [i32],
+    sums: [(&mut [i32], u32); P],
+) -> (u32, u32) {
+    if k.subtract || !k.spiking || k.vth >= V_MAX as i32 {
+        cuba_uniform::<P, B, S, true>(k, bias, u, v, refr, flags, spike, sums)
+    } else {
+        cuba_uniform::<P, B, S, false>(k, bias, u, v, refr, flags, spike, sums)
     }
 }
 
@@ -243,14 +266,15 @@ pub(super) fn clipped(pre: i64, vmin: i64, spike: bool, subtract: bool) -> bool 
 /// Returns the currents that wrapped and the voltages that saturated.
 /// With `B`, `bias` holds each neuron's bias instead of `k.bias`; without
 /// `S`, no synapse reaches the neurons through the spike ring (`spike` is
-/// empty and not read).
+/// empty and not read); without `O`, no voltage saturates at the top (see
+/// [`with_over`]).
 #[allow(clippy::too_many_arguments)]
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx512dq",
     "x86_64+avx2",
     "x86_64+sse4.1"
 ))]
-fn cuba_uniform<const P: usize, const B: bool, const S: bool>(
+fn cuba_uniform<const P: usize, const B: bool, const S: bool, const O: bool>(
     k: &UniformCuba,
     bias: &[i32],
     u: &mut [i32],
@@ -298,9 +322,9 @@ fn cuba_uniform<const P: usize, const B: bool, const S: bool>(
         let r = refr[j];
         let quiet = r > 0;
         let fire = k.spiking & !quiet & (vv > k.vth);
-        saturated += u32::from(
-            !quiet & (((pre > vmax) & (k.subtract | !fire)) | ((pre < k.vmin) & floor_is_register)),
-        );
+        // Without `O`, `pre > vmax` implies `fire` and no reset to keep.
+        let over = O && (pre > vmax) & (k.subtract | !fire);
+        saturated += u32::from(!quiet & (over | ((pre < k.vmin) & floor_is_register)));
         let reset = if k.subtract { vv - k.vth } else { 0 };
         // Selects by masks, not `if`, and a refractory neuron's voltage
         // not written as the very value loaded (`opaque` is 0): either

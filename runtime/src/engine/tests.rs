@@ -455,8 +455,12 @@ fn the_uniform_cuba_loop_matches_the_general_one_bit_for_bit() {
             b.step(|j| input[j] as i64, 0, &mut fb);
             assert_eq!((&a.u, &a.v, &a.refr), (&b.u, &b.v, &b.refr));
             assert_eq!(fa, fb);
+            // The same wraps and saturations (a group that resets to zero
+            // counts none at the top: its neurons fire there).
+            assert_eq!(a.overflow, b.overflow);
         }
         assert!(!fa.is_empty());
+        assert!(a.overflow.wrapped > 0 && a.overflow.saturated > 0);
         assert!(
             a.v.iter().any(|&v| v == vmin.max(-(V_MAX as i32))),
             "the floor is reached"
