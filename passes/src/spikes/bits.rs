@@ -50,7 +50,7 @@ impl Levels {
     /// The most levels: TrueNorth's four axon types.
     pub(super) const MOST_BITS: u32 = 4;
 
-    /// `bits` of levels (2 to [`Levels::MOST_BITS`]).
+    /// `bits` of levels (clamped to 2 to [`Levels::MOST_BITS`]).
     pub(super) fn new(bits: u32) -> Levels {
         Levels {
             bits: bits.clamp(2, Self::MOST_BITS),

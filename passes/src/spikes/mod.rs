@@ -392,12 +392,19 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
         return Err(Failed);
     }
     // On TrueNorth a memoryless readout (`v = g·I + b` each step) becomes
-    // an integrator without leak whose change over a step is that value.
+    // an integrator without leak (rewritten below as any other) whose
+    // change over a step is that value.
     let changes: Vec<NodeId> = if truenorth {
         memoryless_readouts(g)
     } else {
         Vec::new()
     };
+    for &pop in &changes {
+        if let Op::Population(p) = g.op_mut(pop) {
+            // Invariant: `li` has `alpha_mem`.
+            let _ = p.model.set("alpha_mem", real(1.0));
+        }
+    }
     let code_of = |g: &Graph, n: NodeId| -> Code {
         match g.op(n) {
             Op::Input { .. } => Code::Input,
@@ -463,7 +470,7 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
                     );
                     return Err(Failed);
                 }
-                if alpha >= 1.0 || changes.contains(&pop) {
+                if alpha >= 1.0 {
                     gain / k as f64
                 } else {
                     let at = alpha.max(0.0).powf(1.0 / k as f64);
@@ -489,7 +496,7 @@ pub fn carry_values_as_spikes(g: &mut Graph, cx: &mut PassCx) -> Result<(), Fail
         {
             let alpha = scalar(g, pop, "alpha_mem");
             let mut model = p.model.clone();
-            let (a_t, bias_factor, syn) = if alpha >= 1.0 || changes.contains(&pop) {
+            let (a_t, bias_factor, syn) = if alpha >= 1.0 {
                 (1.0, 1.0 / k as f64, 0.0)
             } else {
                 let at = alpha.max(0.0).powf(1.0 / k as f64);
@@ -773,11 +780,11 @@ fn diagonal(g: &mut Graph, src: NodeId, w: &[f32], d: u32) -> NodeId {
 /// `b` for `--weight-bits b` below 4 (more bits go to each type's weight,
 /// in `quantize`).
 fn levels(cx: &PassCx) -> bits::Levels {
-    let b = cx
-        .options
-        .weight_bits
-        .map_or(bits::Levels::MOST_BITS, u32::from);
-    bits::Levels::new(b.min(bits::Levels::MOST_BITS))
+    bits::Levels::new(
+        cx.options
+            .weight_bits
+            .map_or(bits::Levels::MOST_BITS, u32::from),
+    )
 }
 
 /// The spike-count populations (for TrueNorth's weight levels).

@@ -366,8 +366,9 @@ fn delay_runs(ptr: &[usize], delay: &[u8], uniform: &[u8]) -> (Vec<usize>, Vec<(
                     break;
                 }
             }
-            // A delay of u8::MAX marks a synapse of no delay slot.
-            if these.len() <= MAX_DELAY_RUNS && these.iter().all(|&(_, d)| d != u8::MAX) {
+            // (A run of delay 255, the "several delays" mark, is then
+            // delivered synapse by synapse, as the whole list was.)
+            if these.len() <= MAX_DELAY_RUNS {
                 runs.extend_from_slice(&these);
             }
         }
@@ -784,13 +785,6 @@ enum Model {
     Li,
 }
 
-/// A loaded configuration, ready to run.
-///
-/// At load, the chip tables (routes to `(core, axon)`, each axon's synapse
-/// list on its core) are flattened into one fan-out list per source: every
-/// synapse a spike of that source reaches, with its global target, its
-/// effective weight and its delay, contiguous in memory. Delivering an event
-/// is then one sequential scan; neuron state lives in global arrays.
 /// One output's recording by [`Engine::run_into`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Recording {
@@ -801,6 +795,13 @@ pub enum Recording {
     Spikes(Vec<u64>),
 }
 
+/// A loaded configuration, ready to run.
+///
+/// At load, the chip tables (routes to `(core, axon)`, each axon's synapse
+/// list on its core) are flattened into one fan-out list per source: every
+/// synapse a spike of that source reaches, with its global target, its
+/// effective weight and its delay, contiguous in memory. Delivering an event
+/// is then one sequential scan; neuron state lives in global arrays.
 #[derive(Clone)]
 pub struct Engine {
     config: Config,
@@ -1138,21 +1139,17 @@ impl Engine {
             &fan_graded,
             &fan_uniform,
         );
+        // The neurons that graded synapses reach, and those that spikes
+        // reach through the spike ring (not a negative-exponent one).
         let mut graded_target = vec![false; neurons];
-        for src in 0..fan_graded.len() {
-            if fan_graded[src] {
-                for &t in &fan_target[fan_ptr[src]..fan_ptr[src + 1]] {
-                    graded_target[t as usize] = true;
-                }
-            }
-        }
         let mut spike_target = vec![false; neurons];
-        for src in 0..fan_graded.len() {
-            if !fan_graded[src] {
-                for k in fan_ptr[src]..fan_ptr[src + 1] {
-                    if !any_shift || fan_shift[k] == 0 {
-                        spike_target[fan_target[k] as usize] = true;
-                    }
+        for (src, &graded) in fan_graded.iter().enumerate() {
+            for k in fan_ptr[src]..fan_ptr[src + 1] {
+                let t = fan_target[k] as usize;
+                if graded {
+                    graded_target[t] = true;
+                } else if !any_shift || fan_shift[k] == 0 {
+                    spike_target[t] = true;
                 }
             }
         }
@@ -1290,7 +1287,7 @@ impl Engine {
                         .collect()
                 })
                 .collect(),
-            out_marks: Vec::new(),
+            out_marks: vec![Vec::new(); config.manifest.outputs.len()],
             core_off,
             neurons,
             slots,
@@ -1363,7 +1360,6 @@ impl Engine {
             config,
         };
         e.stages = e.stages();
-        e.out_marks = vec![Vec::new(); e.config.manifest.outputs.len()];
         e
     }
 
@@ -1805,24 +1801,30 @@ impl Engine {
             if o.read != Readout::VoltageChange {
                 continue;
             }
-            let v: Vec<f64> = self.out_neurons[oi]
-                .iter()
-                .map(|&i| self.variable(i as usize, Readout::Voltage))
-                .collect();
-            self.out_marks[oi] = v;
+            let mut marks = std::mem::take(&mut self.out_marks[oi]);
+            marks.clear();
+            marks.extend(
+                self.out_neurons[oi]
+                    .iter()
+                    .map(|&i| self.variable(i as usize, Readout::Voltage)),
+            );
+            self.out_marks[oi] = marks;
         }
     }
 
-    /// Output `oi`'s `k`-th element (neuron `i`) as it reads `read`, in
-    /// units of the neuron's state.
-    fn read_one(&self, oi: usize, k: usize, i: usize, read: Readout) -> f64 {
-        match read {
+    /// Output `oi`'s `k`-th element (neuron `i`): 1 or 0 for a spike
+    /// raster, else the variable it reads times its scale.
+    fn output_value(&self, oi: usize, k: usize, i: usize) -> f32 {
+        let o = &self.config.manifest.outputs[oi];
+        let x = match o.read {
+            Readout::Spikes => return f32::from(u8::from(self.sent[i] != 0.0)),
             Readout::VoltageChange => {
                 self.variable(i, Readout::Voltage)
                     - self.out_marks[oi].get(k).copied().unwrap_or(0.0)
             }
-            _ => self.variable(i, read),
-        }
+            read => self.variable(i, read),
+        };
+        (x * o.scale[k] as f64) as f32
     }
 
     /// One tick of the chip.
@@ -1975,21 +1977,11 @@ impl Engine {
             .zip(&self.out_neurons)
             .enumerate()
             .map(|(oi, (o, idx))| {
-                let row = match o.read {
-                    // Spike rasters (most outputs): one gather.
-                    Readout::Spikes => idx
-                        .iter()
-                        .map(|&i| f32::from(u8::from(self.sent[i as usize] != 0.0)))
-                        .collect(),
-                    read => idx
-                        .iter()
-                        .zip(&o.scale)
-                        .enumerate()
-                        .map(|(k, (&i, &s))| {
-                            (self.read_one(oi, k, i as usize, read) * s as f64) as f32
-                        })
-                        .collect(),
-                };
+                let row = idx
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| self.output_value(oi, k, i as usize))
+                    .collect();
                 (o.name.clone(), row)
             })
             .collect()
@@ -2031,18 +2023,14 @@ impl Engine {
                     }
                 }
             }
-            let outputs = self.config.manifest.outputs.iter().zip(&self.out_neurons);
-            for (oi, ((o, idx), rec)) in outputs.zip(out.iter_mut()).enumerate() {
+            for (oi, (idx, rec)) in self.out_neurons.iter().zip(out.iter_mut()).enumerate() {
                 let Recording::Values(values) = rec else {
                     continue;
                 };
                 let width = idx.len();
                 let row = &mut values[t * width..(t + 1) * width];
-                for (k, ((x, &i), &s)) in row.iter_mut().zip(idx).zip(&o.scale).enumerate() {
-                    *x = match o.read {
-                        Readout::Spikes => f32::from(u8::from(self.sent[i as usize] != 0.0)),
-                        read => (self.read_one(oi, k, i as usize, read) * s as f64) as f32,
-                    };
+                for (k, (x, &i)) in row.iter_mut().zip(idx).enumerate() {
+                    *x = self.output_value(oi, k, i as usize);
                 }
             }
         }

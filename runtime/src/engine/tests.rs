@@ -87,24 +87,33 @@ fn config(
     }
 }
 
-/// Splits the one group of `c` into two halves, updated in order: half
-/// `k` is population `name(k).0` with parameters `name(k).1`.
-fn two_halves(c: &mut Config, half: impl Fn(usize) -> (&'static str, LoihiGroup)) {
+/// One core of `n` Loihi `lif` neurons (`syn`, `inputs` and `routes` as
+/// in [`config`]) in two groups of `n / 2`, updated in order: half `k` is
+/// population `half(k).0` with parameters `half(k).1`.
+fn two_halves(
+    n: u32,
+    syn: &[(u32, u32, i32, u8, u8)],
+    inputs: u32,
+    routes: Vec<Vec<(u32, u32)>>,
+    half: impl Fn(usize) -> (&'static str, LoihiGroup),
+) -> Config {
+    let whole = Params::Loihi(loihi(n as usize, 0, 0, 0));
+    let mut c = config("loihi", "lif", n, whole, syn, inputs, routes);
     let g = c.cores[0].0.groups[0].clone();
-    let n = g.count / 2;
     c.cores[0].0.groups = (0..2)
         .map(|k| {
             let (name, p) = half(k);
             Group {
                 population: name.into(),
-                first: k as u32 * n,
-                count: n,
+                first: k as u32 * (n / 2),
+                count: n / 2,
                 params: Params::Loihi(p),
                 ..g.clone()
             }
         })
         .collect();
     c.manifest.order = vec![(0, 0), (0, 1)];
+    c
 }
 
 fn loihi(n: usize, du: u16, dv: u16, vth: u32) -> LoihiGroup {
@@ -1253,23 +1262,13 @@ fn chunks_with_different_biases_join_with_a_bias_per_neuron() {
         .collect();
     // Chunk 0..20 with bias 3 (a shared one), 20..40 with 1, 2, 3, 1, ...
     let chunks = |names: [&'static str; 2]| {
-        let mut c = config(
-            "loihi",
-            "lif",
-            n,
-            Params::Loihi(loihi(n as usize, 2047, 512, 4)),
-            &syn,
-            2,
-            routes.clone(),
-        );
-        two_halves(&mut c, |k| {
+        two_halves(n, &syn, 2, routes.clone(), |k| {
             let mut p = loihi((n / 2) as usize, 2047, 512, 4);
             p.bias_mant = (0..n / 2)
                 .map(|j| if k == 0 { 3 } else { 1 + j as i16 % 3 })
                 .collect();
             (names[k], p)
-        });
-        c
+        })
     };
     let run = |c: Config, threads: usize| {
         let mut e = Engine::new(c);
@@ -1319,21 +1318,12 @@ fn a_synapse_of_delay_0_ends_a_stage_before_its_target_group() {
         .map(|t| vec![(t % 3 == 0) as u8 as f32, (t % 4 == 0) as u8 as f32])
         .collect();
     // Groups a (0..20) and b (20..40), in that order.
-    let two = |c: &mut Config| {
-        two_halves(c, |k| {
+    let two = |syn: &[(u32, u32, i32, u8, u8)]| {
+        two_halves(n, syn, 2, routes.clone(), |k| {
             (["a", "b"][k], loihi((n / 2) as usize, 2047, 512, 2))
-        });
+        })
     };
-    let mut c = config(
-        "loihi",
-        "lif",
-        n,
-        Params::Loihi(loihi(n as usize, 2047, 512, 2)),
-        &syn,
-        2,
-        routes.clone(),
-    );
-    two(&mut c);
+    let c = two(&syn);
     let run = |c: &Config, batch: bool, threads: usize| {
         let mut e = Engine::new(c.clone());
         e.batch_ticks = batch;
@@ -1360,17 +1350,7 @@ fn a_synapse_of_delay_0_ends_a_stage_before_its_target_group() {
     // From b back to a at delay 0 (a comes first): one stage.
     let k = syn.len() - 1;
     syn[k] = (2 + 25, 3, 192, 0, 0);
-    let mut c = config(
-        "loihi",
-        "lif",
-        n,
-        Params::Loihi(loihi(n as usize, 2047, 512, 2)),
-        &syn,
-        2,
-        routes,
-    );
-    two(&mut c);
-    assert_eq!(Engine::new(c).stages, [0, 2]);
+    assert_eq!(Engine::new(two(&syn)).stages, [0, 2]);
 }
 
 #[test]
